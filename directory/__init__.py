@@ -1,0 +1,87 @@
+"""The social services directory of the Latvia–Lithuania border region."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import cli, errors, i18n, templating
+from .extensions import babel, csrf, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then instance/config.py, then the
+    environment, then `config` (tests pass theirs here)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object("directory.config")
+    app.config.from_pyfile("config.py", silent=True)
+    _load_environment(app)
+    if config:
+        app.config.update(config)
+    _ensure_database_uri(app)
+    _ensure_secret_key(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app, babel)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+
+    from .public import routes as public_routes
+
+    app.register_blueprint(public_routes.root)
+    app.register_blueprint(public_routes.bp)
+    return app
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out (postgres://, postgresql://)
+    and use the psycopg 3 driver this project installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _load_environment(app: Flask) -> None:
+    app.config.from_prefixed_env()  # FLASK_SOMETHING=… sets SOMETHING
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+
+
+def _ensure_database_uri(app: Flask) -> None:
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        os.makedirs(app.instance_path, exist_ok=True)
+        uri = "sqlite:///" + os.path.join(app.instance_path, "directory.sqlite")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """A deployment sets SECRET_KEY; a local checkout gets one generated once
+    into instance/secret_key, so that `make run` needs no setup and sessions
+    survive a restart."""
+    if app.config.get("SECRET_KEY"):
+        return
+    os.makedirs(app.instance_path, exist_ok=True)
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,0 +1,19 @@
+"""Default settings. Overridden, in this order, by instance/config.py, the
+environment (DATABASE_URL, SECRET_KEY, and any FLASK_* variable) and, in tests,
+the mapping handed to create_app()."""
+
+# Languages the directory speaks, in the order the switcher shows them.
+# Latvian first: it is the default and the fallback.
+LANGUAGES = ["lv"]
+BABEL_DEFAULT_LOCALE = "lv"
+BABEL_DEFAULT_TIMEZONE = "Europe/Riga"
+# Relative paths resolve against the package folder (directory/).
+BABEL_TRANSLATION_DIRECTORIES = "../translations"
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Seed an empty database with the starter data when `flask seed --if-empty` runs.
+STARTER_DATA_DIR = None  # None: the starter_data folder shipped in the package

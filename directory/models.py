@@ -1,0 +1,431 @@
+"""The directory's data, shaped after Open Referral HSDS 3.0.
+
+Table and column names follow HSDS where HSDS has the concept (organization,
+service, location, address, service_at_location, phone, contact, schedule,
+language, accessibility, taxonomy, taxonomy_term), so that import and export
+map one to one. What HSDS lacks and a trusted directory needs is added beside:
+`source_id` (the document a fact comes from), `last_verified`, labels of
+taxonomy terms in each language, and a few flags residents filter on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from .extensions import db
+
+ID = String(36)
+
+COUNTRIES = ("LV", "LT")
+SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SourceDocument(db.Model):
+    """A document that facts in the directory were taken from."""
+
+    __tablename__ = "source_document"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # the file name
+    title: Mapped[str] = mapped_column(String(500))
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="lv")
+    last_changed: Mapped[date | None] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Sourced:
+    """Columns every fact-bearing record carries: where it comes from and when
+    someone last confirmed it."""
+
+    source_id: Mapped[str | None] = mapped_column(
+        String(120), ForeignKey("source_document.id"), index=True
+    )
+    last_verified: Mapped[date | None] = mapped_column(Date)
+
+    @declared_attr
+    def source(cls) -> Mapped[SourceDocument | None]:
+        return relationship(SourceDocument)
+
+
+class Organization(Sourced, db.Model):
+    """A centre, or the body that operates centres (parent_organization)."""
+
+    __tablename__ = "organization"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    alternate_name: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(500))
+    legal_status: Mapped[str | None] = mapped_column(String(200))
+    parent_organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id"), index=True
+    )
+    # The language the organization's own texts are written in.
+    text_language: Mapped[str] = mapped_column(String(8), default="lv")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    parent: Mapped[Organization | None] = relationship(
+        remote_side="Organization.id", back_populates="children"
+    )
+    children: Mapped[list[Organization]] = relationship(back_populates="parent")
+    services: Mapped[list[Service]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", order_by="Service.name"
+    )
+    locations: Mapped[list[Location]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan", order_by="Location.name"
+    )
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan"
+    )
+
+
+service_taxonomy_term = Table(
+    "service_taxonomy_term",
+    db.metadata,
+    Column("service_id", ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "taxonomy_term_id",
+        ID,
+        ForeignKey("taxonomy_term.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+
+class Service(Sourced, db.Model):
+    __tablename__ = "service"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    alternate_name: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    application_process: Mapped[str | None] = mapped_column(Text)
+    eligibility_description: Mapped[str | None] = mapped_column(Text)
+    minimum_age: Mapped[int | None] = mapped_column(Integer)
+    maximum_age: Mapped[int | None] = mapped_column(Integer)
+    fees_description: Mapped[str | None] = mapped_column(Text)
+    # None: the listing does not say; True / False: it says.
+    free_of_charge: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    organization: Mapped[Organization] = relationship(back_populates="services")
+    taxonomy_terms: Mapped[list[TaxonomyTerm]] = relationship(
+        secondary=service_taxonomy_term, order_by="TaxonomyTerm.position"
+    )
+    service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+    schedules: Mapped[list[Schedule]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+    languages: Mapped[list[Language]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+
+    def terms_of(self, taxonomy_code: str) -> list[TaxonomyTerm]:
+        return [t for t in self.taxonomy_terms if t.taxonomy.code == taxonomy_code]
+
+    @property
+    def service_types(self) -> list[TaxonomyTerm]:
+        return self.terms_of("service-type")
+
+    @property
+    def target_groups(self) -> list[TaxonomyTerm]:
+        return self.terms_of("target-group")
+
+
+class Location(Sourced, db.Model):
+    __tablename__ = "location"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    location_type: Mapped[str] = mapped_column(String(20), default="physical")
+    name: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    transportation: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # None: the listing does not say.
+    wheelchair_accessible: Mapped[bool | None] = mapped_column(Boolean)
+
+    organization: Mapped[Organization] = relationship(back_populates="locations")
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    schedules: Mapped[list[Schedule]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    languages: Mapped[list[Language]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    accessibility: Mapped[list[Accessibility]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+
+    @property
+    def physical_address(self) -> Address | None:
+        for address in self.addresses:
+            if address.address_type == "physical":
+                return address
+        return self.addresses[0] if self.addresses else None
+
+
+class Address(Sourced, db.Model):
+    __tablename__ = "address"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    location_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    attention: Mapped[str | None] = mapped_column(String(300))
+    address_1: Mapped[str | None] = mapped_column(String(300))  # street and number
+    address_2: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(200))  # town or village
+    municipality: Mapped[str | None] = mapped_column(String(200))  # novads / savivaldybė
+    state_province: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    address_type: Mapped[str] = mapped_column(String(20), default="physical")
+
+    location: Mapped[Location] = relationship(back_populates="addresses")
+
+
+class ServiceAtLocation(db.Model):
+    __tablename__ = "service_at_location"
+    __table_args__ = (UniqueConstraint("service_id", "location_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+
+    service: Mapped[Service] = relationship(back_populates="service_at_locations")
+    location: Mapped[Location] = relationship(back_populates="service_at_locations")
+
+
+class Contact(Sourced, db.Model):
+    """A named person to ask, e.g. a centre's head."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    organization: Mapped[Organization | None] = relationship(back_populates="contacts")
+    service: Mapped[Service | None] = relationship(back_populates="contacts")
+
+
+class Phone(Sourced, db.Model):
+    __tablename__ = "phone"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(50))
+    extension: Mapped[int | None] = mapped_column(Integer)
+    type: Mapped[str | None] = mapped_column(String(20))  # voice, fax, cell, sms…
+    description: Mapped[str | None] = mapped_column(Text)
+
+    organization: Mapped[Organization | None] = relationship(back_populates="phones")
+    location: Mapped[Location | None] = relationship(back_populates="phones")
+    service: Mapped[Service | None] = relationship(back_populates="phones")
+
+
+class Schedule(Sourced, db.Model):
+    """One opening interval on one weekday (HSDS: freq=WEEKLY, byday=MO…)."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    freq: Mapped[str] = mapped_column(String(10), default="WEEKLY")
+    byday: Mapped[str] = mapped_column(String(2))
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    # Whether the centre opens on public holidays falling on this weekday.
+    open_on_public_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    service: Mapped[Service | None] = relationship(back_populates="schedules")
+    location: Mapped[Location | None] = relationship(back_populates="schedules")
+
+
+class Language(db.Model):
+    """A language spoken at a service or location (ISO 639-1 code)."""
+
+    __tablename__ = "language"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    service: Mapped[Service | None] = relationship(back_populates="languages")
+    location: Mapped[Location | None] = relationship(back_populates="languages")
+
+
+class Accessibility(db.Model):
+    __tablename__ = "accessibility"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    location_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(500))
+
+    location: Mapped[Location] = relationship(back_populates="accessibility")
+
+
+class Taxonomy(db.Model):
+    """A vocabulary: service types, target groups."""
+
+    __tablename__ = "taxonomy"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    uri: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[str | None] = mapped_column(String(40))
+
+    terms: Mapped[list[TaxonomyTerm]] = relationship(
+        back_populates="taxonomy", order_by="TaxonomyTerm.position", cascade="all, delete-orphan"
+    )
+
+
+class TaxonomyTerm(db.Model):
+    __tablename__ = "taxonomy_term"
+    __table_args__ = (UniqueConstraint("taxonomy_id", "code"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    taxonomy_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("taxonomy.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(60))  # stable key used in URLs
+    name: Mapped[str] = mapped_column(String(300))  # the Latvian name
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[str | None] = mapped_column(ID, ForeignKey("taxonomy_term.id"))
+    term_uri: Mapped[str | None] = mapped_column(String(500))
+    # Code in Lithuania's catalogue of social services, where one is known.
+    lt_catalogue_code: Mapped[str | None] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    taxonomy: Mapped[Taxonomy] = relationship(back_populates="terms")
+    labels: Mapped[list[TaxonomyTermLabel]] = relationship(
+        back_populates="term", cascade="all, delete-orphan"
+    )
+
+    def label(self, locale: str) -> str:
+        """The term's name in `locale`, falling back to its Latvian name."""
+        for label in self.labels:
+            if label.locale == locale:
+                return label.name
+        return self.name
+
+
+class TaxonomyTermLabel(db.Model):
+    """A term's name in one language (HSDS has no translated fields)."""
+
+    __tablename__ = "taxonomy_term_label"
+
+    term_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("taxonomy_term.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+    term: Mapped[TaxonomyTerm] = relationship(back_populates="labels")

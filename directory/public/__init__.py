@@ -1,0 +1,1 @@
+"""Pages for residents: the home page, centre pages, source documents."""

@@ -1,0 +1,26 @@
+"""Jinja filters that format data for the visitor's locale."""
+
+from __future__ import annotations
+
+from babel.dates import get_day_names
+from flask import Flask
+from flask_babel import format_date, format_time, get_locale
+
+from .models import WEEKDAYS
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return get_locale().territories.get(code.upper(), code)
+
+
+def weekday_name(byday: str) -> str:
+    return get_day_names("wide", locale=get_locale())[WEEKDAYS.index(byday)]
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(country_name)
+    app.add_template_filter(weekday_name)
+    app.add_template_filter(lambda t: format_time(t, "short") if t else "", "time")
+    app.add_template_filter(lambda d: format_date(d, "long") if d else "", "date")
