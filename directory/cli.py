@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from .extensions import db
 from .seeding import database_is_empty, seed_starter_data
@@ -15,6 +16,7 @@ from .seeding import database_is_empty, seed_starter_data
     is_flag=True,
     help="Only seed when the database holds no organization yet (used by `make run`).",
 )
+@with_appcontext
 def seed_command(if_empty: bool) -> None:
     """Load the starter listings from the source documents (idempotent)."""
     if if_empty and not database_is_empty(db.session):

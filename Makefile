@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Everything else is a step of theirs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WORKERS ?= 2
+THREADS ?= 4
+FLASK := $(BIN)/flask --app directory
+
+.PHONY: run dev test test-sqlite test-postgres install translations extract-messages update-translations db clean
+
+run: install translations db
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - "directory:create_app()"
+
+dev: install translations db
+	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
+
+test: test-sqlite test-postgres
+
+test-sqlite: install translations
+	$(BIN)/pytest
+
+test-postgres: install translations
+	scripts/with-postgres.sh $(BIN)/pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Compiled catalogues (.mo) are build output, never committed.
+translations: install
+	$(BIN)/pybabel compile -d translations
+
+extract-messages: install
+	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_ngettext:1,2 \
+		--project "border-social-directory" --no-location --sort-output \
+		-o translations/messages.pot .
+
+update-translations: extract-messages
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) seed --if-empty
+
+clean:
+	rm -rf $(VENV) .pytest_cache translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,167 @@
+"""What a resident sees: the list of centres, each centre page, error pages."""
+
+import pytest
+
+from conftest import soup
+from test_seed import STARTER_CENTRES
+
+NOT_PROVIDED = "vēl nav norādīts"
+
+
+def test_root_redirects_to_latvian(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/lv/"
+
+
+def test_home_lists_every_starter_centre(client):
+    response = client.get("/lv/")
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.html["lang"] == "lv"
+    links = {a["href"] for a in page.select(".centre-card h3 a")}
+    assert links == {f"/lv/centres/{slug}" for slug in STARTER_CENTRES}
+    assert page.select_one("#centres-heading").get_text(strip=True) == "11 centri"
+    # Operators that run no service of their own are not listed as centres.
+    assert "Biržu rajona pašvaldības administrācija" not in page.select_one(".centre-list").text
+
+
+@pytest.mark.parametrize("slug", sorted(STARTER_CENTRES))
+def test_every_centre_page_shows_and_names_its_source(client, slug):
+    response = client.get(f"/lv/centres/{slug}")
+    assert response.status_code == 200
+    page = soup(response)
+    source_link = page.select_one(".source a")
+    assert source_link["href"].startswith("/lv/sources/")
+    assert client.get(source_link["href"]).status_code == 200
+    assert page.select_one(".last-verified .missing")
+    assert page.select(".service")
+
+
+def fields(page, selector):
+    return [element.get_text(" ", strip=True) for element in page.select(selector)]
+
+
+def test_saskarsme_shows_its_facts_and_no_phone_or_hours(client):
+    page = soup(client.get("/lv/centres/saskarsme"))
+    assert page.h1.get_text(strip=True) == "Dienas centrs “Saskarsme”"
+    address = page.select_one(".address").get_text(" ", strip=True)
+    assert "Liepājas iela 4" in address and "Daugavpils" in address and "Latvija" in address
+    operator = page.select_one(".operator").get_text(" ", strip=True)
+    assert "Daugavpils pilsētas pašvaldības iestāde “Sociālais dienests”" in operator
+    assert page.select_one(".operator a")["href"] == "https://www.socd.lv"
+    assert page.select_one(".phone").get_text(strip=True) == NOT_PROVIDED
+    assert page.select_one(".hours").get_text(strip=True) == NOT_PROVIDED
+    assert page.select_one(".email").get_text(strip=True) == NOT_PROVIDED
+    assert fields(page, ".service-types li") == ["Dienas centrs"]
+    assert set(fields(page, ".target-groups li")) == {
+        "Neaizsargātās grupas",
+        "Cilvēki ar īpašām vajadzībām",
+    }
+    assert "novusa galds" in page.select_one(".description").text
+    assert "000_67ca51d3bbea5567.txt" in page.select_one(".source").text
+
+
+def test_daugavpils_day_care_centre_has_workshop_and_canistherapy(client):
+    page = soup(client.get("/lv/centres/daugavpils-dienas-aprupes-centrs"))
+    services = fields(page, ".service h3")
+    assert "Specializētā darbnīca" in services
+    assert "Kanisterapija bērniem" in services
+    assert set(fields(page, ".service-types li")) == {
+        "Dienas aprūpes centrs",
+        "Specializētā darbnīca",
+        "Kanisterapija",
+    }
+    assert {"Bērni", "Personas ar funkcionāliem traucējumiem"} <= set(
+        fields(page, ".target-groups li")
+    )
+    # The texts give the city but no street.
+    assert "iela un mājas numurs vēl nav norādīti" in page.select_one(".address").text
+    assert "003_8254bab0842b1aac.txt" in page.select_one(".source").text
+
+
+def test_sarkana_skola_does_not_borrow_the_administration_address(client):
+    response = client.get("/lv/centres/sarkana-skola")
+    text = response.get_data(as_text=True)
+    assert "Vecumnieki" in text and "Bauskas novads" in text
+    # Rīgas iela 29 and 63976100 belong to the Vecumnieki administration.
+    assert "Rīgas iela 29" not in text
+    assert "63976100" not in text
+    page = soup(response)
+    assert set(fields(page, ".target-groups li")) == {
+        "Personas ar funkcionāliem traucējumiem",
+        "Seniori",
+        "Ģimenes ar bērniem ar invaliditāti",
+        "Riska ģimenes",
+        "Riska grupas jaunieši un bērni",
+    }
+    assert page.select_one(".operator").get_text(strip=True) == NOT_PROVIDED
+
+
+@pytest.mark.parametrize(
+    "slug, place, service_type, target_group",
+    [
+        ("vigante", "Jaunjelgava", "Krīzes centrs", "Personas krīzes situācijā"),
+        ("jaunjelgavas-jaunatnes-iniciativu-centrs", "Jaunjelgava", "Jaunatnes iniciatīvu centrs", "Jaunieši"),
+        ("viesites-dienas-centrs", "Viesīte", "Dienas centrs", None),
+        ("viesites-veselibas-un-socialas-aprupes-centrs", "Viesīte", "Veselības un sociālās aprūpes centrs", None),
+        ("cistiskas-fibrozes-atbalsta-centrs-viesitei", "Viesīte", None, "Personas ar invaliditāti"),
+        ("viesites-jaunatnes-iniciativu-centrs", "Viesīte", "Jaunatnes iniciatīvu centrs", "Jaunieši"),
+        ("birzu-rajona-daudzfunkcionalie-centri", "Lietuva", "Higiēnas pakalpojums", "Maznodrošinātie iedzīvotāji"),
+        ("antazave", "Lietuva", "Sociālā nometne", "Neaizsargātās grupas"),
+    ],
+)
+def test_centre_facts_from_the_sources(client, slug, place, service_type, target_group):
+    page = soup(client.get(f"/lv/centres/{slug}"))
+    assert place in page.select_one(".address").text
+    if service_type:
+        assert service_type in fields(page, ".service-types li")
+    if target_group:
+        assert target_group in fields(page, ".target-groups li")
+    assert page.select_one(".phone").get_text(strip=True) == NOT_PROVIDED
+    assert page.select_one(".hours").get_text(strip=True) == NOT_PROVIDED
+
+
+def test_named_people_and_operators(client):
+    vsac = soup(client.get("/lv/centres/viesites-veselibas-un-socialas-aprupes-centrs"))
+    assert "Ilga Laizāne" in vsac.select_one(".contacts").text
+    cf = soup(client.get("/lv/centres/cistiskas-fibrozes-atbalsta-centrs-viesitei"))
+    assert "Latvijas Cistiskās fibrozes biedrība" in cf.select_one(".operator").text
+    antazave = soup(client.get("/lv/centres/antazave"))
+    assert "Zarasu rajona pašvaldības administrācija" in antazave.select_one(".operator").text
+    birzai = soup(client.get("/lv/centres/birzu-rajona-daudzfunkcionalie-centri"))
+    assert "Biržu rajona pašvaldības administrācija" in birzai.select_one(".operator").text
+
+
+def test_source_document_page_shows_the_text(client):
+    page = soup(client.get("/lv/sources/004_2d0772eb96869357.txt"))
+    assert "Ilga Laizāne" in page.select_one(".source-text").text
+    assert page.h1.get_text(strip=True) == "Avota dokuments"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/lv/centres/no-such-centre", "/lv/sources/no-such-file.txt", "/xx/", "/de/centres/saskarsme"],
+)
+def test_unknown_pages_get_a_friendly_latvian_404(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    page = soup(response)
+    assert page.html["lang"] == "lv"
+    assert page.h1.get_text(strip=True) == "Lapa nav atrasta"
+    assert page.select_one("main a")["href"] == "/lv/"
+
+
+def test_centre_text_is_escaped(seeded_app):
+    from sqlalchemy import select
+
+    from directory.extensions import db
+    from directory.models import Organization
+
+    with seeded_app.app_context():
+        org = db.session.scalar(select(Organization).where(Organization.slug == "vigante"))
+        org.description = "<script>alert(1)</script>"
+        db.session.commit()
+    text = seeded_app.test_client().get("/lv/centres/vigante").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;" in text
