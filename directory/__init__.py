@@ -12,6 +12,7 @@ from flask import Flask
 
 from . import cli, errors, i18n, templating
 from .extensions import babel, csrf, db, migrate
+from .search import include_in_autogenerate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -34,7 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _ensure_secret_key(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=MIGRATIONS_DIR,
+        render_as_batch=True,
+        include_name=include_in_autogenerate,
+    )
     csrf.init_app(app)
     i18n.init_app(app, babel)
     errors.init_app(app)

@@ -17,3 +17,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # Seed an empty database with the starter data when `flask seed --if-empty` runs.
 STARTER_DATA_DIR = None  # None: the starter_data folder shipped in the package
+
+# Where the "leave this site quickly" button goes: a neutral page that says
+# nothing about why the visitor was here.
+QUICK_EXIT_URL = "https://www.google.com/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babel.dates import get_day_names
 from flask import Flask
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import format_date, format_decimal, format_time, get_locale
 
 from .models import WEEKDAYS
 
@@ -15,6 +15,12 @@ def country_name(code: str | None) -> str:
     return get_locale().territories.get(code.upper(), code)
 
 
+def language_name(code: str) -> str:
+    """A language's name in the visitor's language: 'latviešu', 'Lithuanian'…"""
+    name = get_locale().languages.get(code, code)
+    return name[:1].upper() + name[1:]
+
+
 def weekday_name(byday: str) -> str:
     return get_day_names("wide", locale=get_locale())[WEEKDAYS.index(byday)]
 
@@ -22,5 +28,7 @@ def weekday_name(byday: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(country_name)
     app.add_template_filter(weekday_name)
+    app.add_template_filter(language_name)
+    app.add_template_filter(format_decimal, "number")
     app.add_template_filter(lambda t: format_time(t, "short") if t else "", "time")
     app.add_template_filter(lambda d: format_date(d, "long") if d else "", "date")

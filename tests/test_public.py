@@ -14,16 +14,16 @@ def test_root_redirects_to_latvian(client):
     assert response.headers["Location"] == "/lv/"
 
 
-def test_home_lists_every_starter_centre(client):
+def test_home_links_every_starter_centre(client):
     response = client.get("/lv/")
     assert response.status_code == 200
     page = soup(response)
     assert page.html["lang"] == "lv"
-    links = {a["href"] for a in page.select(".centre-card h3 a")}
-    assert links == {f"/lv/centres/{slug}" for slug in STARTER_CENTRES}
-    assert page.select_one("#centres-heading").get_text(strip=True) == "11 centri"
+    centre_links = {a["href"].split("#")[0] for a in page.select(".result h3 a")}
+    assert centre_links == {f"/lv/centres/{slug}" for slug in STARTER_CENTRES}
+    assert page.select_one("#results-heading").get_text(strip=True) == "15 pakalpojumi atrasti"
     # Operators that run no service of their own are not listed as centres.
-    assert "Biržu rajona pašvaldības administrācija" not in page.select_one(".centre-list").text
+    assert "Biržu rajona pašvaldības administrācija" not in page.select_one("#results").text
 
 
 @pytest.mark.parametrize("slug", sorted(STARTER_CENTRES))

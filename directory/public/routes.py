@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from datetime import datetime, timezone
 
-from .. import i18n, listings
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from jinja2_fragments.flask import render_blocks
+
+from .. import i18n, listings, search
 from ..extensions import db
+from . import presenters
 
 root = Blueprint("root", __name__)
 bp = Blueprint("public", __name__, url_prefix="/<lang_code>")
@@ -30,10 +34,40 @@ def add_language(endpoint, values):
         values["lang_code"] = g.lang
 
 
+def wants_fragment() -> bool:
+    """An htmx request for part of a page; a history restore needs the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
 @bp.get("/")
 def home():
-    centres = listings.list_centres(db.session)
-    return render_template("public/home.html", centres=centres)
+    """The search page. Without JavaScript the form reloads this page; with
+    htmx the same URL answers with the filters and results blocks alone."""
+    now = datetime.now(timezone.utc)
+    vocabulary = search.load_vocabulary(db.session)
+    result = search.search_services(
+        db.session, search.parse_filters(request.args), locale=g.lang, now=now, vocabulary=vocabulary
+    )
+    places, statuses = presenters.result_details(result, now)
+    context = dict(
+        result=result,
+        filters=result.filters,
+        chips=presenters.search_chips(result.filters, vocabulary, g.lang),
+        places=places,
+        statuses=statuses,
+        page_size=search.PAGE_SIZE,
+        max_query_length=search.MAX_QUERY_LENGTH,
+    )
+    if wants_fragment():
+        body = render_blocks("public/home.html", ["filters", "results"], fragment=True, **context)
+    else:
+        body = render_template("public/home.html", fragment=False, **context)
+    response = make_response(body)
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/centres/<slug>")

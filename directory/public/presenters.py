@@ -1,0 +1,73 @@
+"""Turn search results into what the page shows: filter chips with the URL
+that removes each one, a place line per service, an open/closed status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from ..opening_hours import OpenStatus, opening_status
+from ..search import SearchFilters, SearchPage, Vocabulary, service_country, service_schedules
+from ..templating import country_name, language_name
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    url: str
+
+
+def search_chips(filters: SearchFilters, vocabulary: Vocabulary, locale: str) -> list[Chip]:
+    """One chip per active filter; its link is the same search without it."""
+    labels: list[tuple[str, str]] = []
+    if filters.q:
+        labels.append(("q", f"“{filters.q}”"))
+    if filters.place:
+        labels.append(("place", filters.place))
+    if filters.type:
+        labels.append(("type", vocabulary.types[filters.type].label(locale)))
+    if filters.group:
+        labels.append(("group", vocabulary.groups[filters.group].label(locale)))
+    if filters.language:
+        labels.append(("language", language_name(filters.language)))
+    flag_labels = {
+        "free": _("Free of charge"),
+        "wheelchair": _("Wheelchair accessible"),
+        "open": _("Open now"),
+    }
+    for flag, label in flag_labels.items():
+        if getattr(filters, flag):
+            labels.append((flag, label))
+    empty = {"q": "", "place": "", "type": "", "group": "", "language": ""}
+    return [
+        Chip(
+            label,
+            url_for(
+                "public.home",
+                **filters.to_args(page=1, **{name: False if name in flag_labels else empty[name]}),
+            ),
+        )
+        for name, label in labels
+    ]
+
+
+def service_place(service) -> str:
+    """'Daugavpils, Latvija': the first place a service is offered at."""
+    for link in service.service_at_locations:
+        address = link.location.physical_address
+        if address:
+            parts = [p for p in (address.city, address.municipality) if p]
+            return ", ".join([*parts, country_name(address.country)])
+    return ""
+
+
+def result_details(result: SearchPage, now: datetime) -> tuple[dict[str, str], dict[str, OpenStatus]]:
+    places = {s.id: service_place(s) for s in result.services}
+    statuses = {
+        s.id: opening_status(service_schedules(s), service_country(s), now)
+        for s in result.services
+    }
+    return places, statuses

@@ -1,0 +1,35 @@
+/* Small enhancements; every page works without them. */
+(function () {
+  "use strict";
+
+  /* Quick exit: blank the page at once and replace it in the history, so
+     that Back does not return to the directory. Also on the Esc key. */
+  function quickExit(event) {
+    var link = document.getElementById("quick-exit");
+    if (!link) return;
+    if (event) event.preventDefault();
+    var url = link.getAttribute("data-exit-url");
+    document.title = "";
+    document.body.innerHTML = "";
+    window.location.replace(url);
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#quick-exit")) quickExit(event);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" || event.key === "Esc") quickExit(event);
+  });
+
+  /* After htmx replaces the results: announce the count to screen readers
+     and keep the search box in step with the search shown (a removed chip
+     may have cleared the words), unless the visitor is typing in it. */
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var results = document.getElementById("results");
+    if (!results || !results.contains(event.detail.elt) && event.detail.elt !== results) return;
+    var status = document.getElementById("search-status");
+    var heading = document.getElementById("results-heading");
+    if (status && heading) status.textContent = heading.textContent;
+    var q = document.getElementById("q");
+    if (q && document.activeElement !== q) q.value = results.getAttribute("data-q") || "";
+  });
+})();
