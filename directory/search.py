@@ -4,54 +4,39 @@ only parses the query string and renders.
 
 The full-text index lives in the database and is kept in sync by triggers
 (migration 0002): an FTS5 table on SQLite, a tsvector table on PostgreSQL.
-Both sit behind `FullTextBackend`.
+Both sit behind `FullTextBackend`. Filters and facet counts come from the
+in-memory facet index (facets.py), rebuilt whenever the data changes.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import (
-    Float,
-    String,
-    and_,
-    distinct,
-    exists,
-    func,
-    or_,
-    select,
-    text,
-    union_all,
-)
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
 
+from .facets import FacetIndex, Term, facet_index
 from .models import (
     Address,
-    Language,
-    Location,
+    Organization,
     Schedule,
     Service,
     ServiceAtLocation,
-    Taxonomy,
-    TaxonomyTerm,
     service_taxonomy_term,
 )
-from .opening_hours import COUNTRY_TIMEZONES, LocalMoment
+from .opening_hours import DEFAULT_COUNTRY
+from .textnorm import strip_diacritics
 
 PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 8
 MAX_PAGE = 10_000
-# Languages a resident can ask for even before any listing names them.
-BASE_LANGUAGES = ("lv", "lt", "ru", "en")
-# Names of the tables the search index adds (not in the models; see 0002).
-SEARCH_INDEX_TABLES = ("service_fts", "service_search")
+# Tables the search index adds by hand (not in the models; see 0002, 0003).
+SEARCH_INDEX_TABLES = ("service_fts", "service_search", "search_state")
 
 
 def is_search_index_table(name: str) -> bool:
@@ -145,11 +130,6 @@ _ENDINGS = sorted(
 _MIN_STEM = 4
 
 
-def strip_diacritics(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def light_stem(word: str) -> str:
     """Drop one inflection ending so that 'krīzes' finds 'krīzes centrs' and
     'seniori' finds 'senioriem'; matching is by prefix, so the stem suffices."""
@@ -175,48 +155,43 @@ def query_terms(q: str) -> list[str]:
 
 
 class FullTextBackend:
-    """Turns search terms into a subquery of (service_id, rank); lower rank first."""
+    """Finds the services whose search document has a word starting with
+    `term`, anywhere or only in the service's or centre's name."""
 
-    def matches(self, terms: list[str]):
+    key = "id"  # the column the facet index maps back to a service
+
+    def matching_keys(self, session: Session, term: str, names_only: bool) -> list:
         raise NotImplementedError
 
 
 class SqliteFullText(FullTextBackend):
-    # bm25 column weights: name, centre, terms, place, body.
-    RANK = "bm25(service_fts, 10.0, 8.0, 3.0, 3.0, 1.0)"
+    key = "rowid"
 
-    def matches(self, terms: list[str]):
-        match = " ".join(f'"{term}"*' for term in terms)
-        return (
-            text(
-                f"SELECT s.id AS service_id, {self.RANK} AS rank "
-                "FROM service_fts JOIN service s ON s.rowid = service_fts.rowid "
-                "WHERE service_fts MATCH :match"
-            )
-            .bindparams(match=match)
-            .columns(service_id=String, rank=Float)
-            .subquery("fts")
-        )
+    def matching_keys(self, session, term, names_only):
+        match = f'"{term}"*'
+        if names_only:
+            match = "{name centre} : " + match
+        # A common word matches tens of thousands of rows: fetch plain tuples.
+        rows = session.connection().exec_driver_sql(
+            "SELECT rowid FROM service_fts WHERE service_fts MATCH ?", (match,)
+        ).fetchall()
+        return [row[0] for row in rows]
 
 
 class PostgresFullText(FullTextBackend):
-    def matches(self, terms: list[str]):
-        tsquery = " & ".join(f"{term}:*" for term in terms)
-        return (
-            text(
-                "SELECT service_id, -ts_rank(document, query) AS rank "
-                "FROM service_search, to_tsquery('simple', unaccent(:tsquery)) AS query "
-                "WHERE document @@ query"
-            )
-            .bindparams(tsquery=tsquery)
-            .columns(service_id=String, rank=Float)
-            .subquery("fts")
-        )
+    def matching_keys(self, session, term, names_only):
+        # Names and centre names carry weight A in the document (0002).
+        tsquery = f"{term}:*A" if names_only else f"{term}:*"
+        rows = session.connection().exec_driver_sql(
+            "SELECT service_id FROM service_search "
+            "WHERE document @@ to_tsquery('simple', unaccent(%(tsquery)s))",
+            {"tsquery": tsquery},
+        ).fetchall()
+        return [row[0] for row in rows]
 
 
 def full_text_backend(session: Session) -> FullTextBackend:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return PostgresFullText()
     return SqliteFullText()
 
@@ -236,7 +211,8 @@ class FacetOption:
 class SearchPage:
     filters: SearchFilters
     total: int
-    services: list[Service]
+    services: list[ServiceSummary]
+    index: FacetIndex
     facets: dict[str, list[FacetOption]] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
 
@@ -245,155 +221,43 @@ class SearchPage:
         return max(1, math.ceil(self.total / PAGE_SIZE))
 
 
-@dataclass
-class Vocabulary:
-    """The values each filter accepts, with their labels in one language."""
-
-    types: dict[str, TaxonomyTerm]
-    groups: dict[str, TaxonomyTerm]
-    places: list[str]
-    languages: list[str]
-
-
-def load_vocabulary(session: Session) -> Vocabulary:
-    def terms_of(code: str) -> dict[str, TaxonomyTerm]:
-        query = (
-            select(TaxonomyTerm)
-            .join(Taxonomy)
-            .where(Taxonomy.code == code)
-            .options(selectinload(TaxonomyTerm.labels))
-            .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
-        )
-        return {term.code: term for term in session.scalars(query)}
-
-    cities = select(Address.city.label("place")).where(Address.city.is_not(None))
-    municipalities = select(Address.municipality.label("place")).where(
-        Address.municipality.is_not(None)
-    )
-    places = {p for p in session.scalars(select(union_all(cities, municipalities).subquery().c.place)) if p}
-    languages = list(BASE_LANGUAGES) + sorted(
-        set(session.scalars(select(Language.code).distinct())) - set(BASE_LANGUAGES)
-    )
-    return Vocabulary(
-        types=terms_of("service-type"),
-        groups=terms_of("target-group"),
-        places=sorted(places, key=lambda p: strip_diacritics(p).casefold()),
-        languages=languages,
-    )
-
-
-def normalise_filters(filters: SearchFilters, vocabulary: Vocabulary) -> SearchFilters:
+def normalise_filters(filters: SearchFilters, index: FacetIndex) -> SearchFilters:
     """Drop filter values nothing could match (unknown codes from an old or
     hand-edited link) instead of failing."""
     return replace(
         filters,
-        type=filters.type if filters.type in vocabulary.types else "",
-        group=filters.group if filters.group in vocabulary.groups else "",
-        place=filters.place if filters.place in vocabulary.places else "",
-        language=filters.language if filters.language in vocabulary.languages else "",
+        type=filters.type if filters.type in index.types else "",
+        group=filters.group if filters.group in index.groups else "",
+        place=filters.place if filters.place in index.place_bits else "",
+        language=filters.language if filters.language in index.languages else "",
     )
 
 
-# ------------------------------------------------------------- conditions
+def _selections(filters: SearchFilters, index: FacetIndex, open_bits) -> dict[str, int]:
+    """The bitset each active filter allows."""
+    chosen: dict[str, int] = {}
+    if filters.type:
+        chosen["type"] = index.term_bits.get(index.types[filters.type].id, 0)
+    if filters.group:
+        chosen["group"] = index.term_bits.get(index.groups[filters.group].id, 0)
+    if filters.place:
+        chosen["place"] = index.place_bits[filters.place]
+    if filters.language:
+        chosen["language"] = index.language_bits.get(filters.language, 0)
+    if filters.free:
+        chosen["free"] = index.flag_bits["free"]
+    if filters.wheelchair:
+        chosen["wheelchair"] = index.flag_bits["wheelchair"]
+    if filters.open:
+        chosen["open"] = open_bits()
+    return chosen
 
 
-def _has_term(term: TaxonomyTerm) -> ColumnElement[bool]:
-    stt = service_taxonomy_term
-    return exists().where(stt.c.service_id == Service.id, stt.c.taxonomy_term_id == term.id)
-
-
-def _at_place(place: str) -> ColumnElement[bool]:
-    return exists(
-        select(1)
-        .select_from(ServiceAtLocation)
-        .join(Address, Address.location_id == ServiceAtLocation.location_id)
-        .where(
-            ServiceAtLocation.service_id == Service.id,
-            or_(Address.city == place, Address.municipality == place),
-        )
-    )
-
-
-def _speaks(code: str) -> ColumnElement[bool]:
-    at_service = exists().where(Language.service_id == Service.id, Language.code == code)
-    at_location = exists(
-        select(1)
-        .select_from(ServiceAtLocation)
-        .join(Language, Language.location_id == ServiceAtLocation.location_id)
-        .where(ServiceAtLocation.service_id == Service.id, Language.code == code)
-    )
-    return or_(at_service, at_location)
-
-
-def _wheelchair_accessible() -> ColumnElement[bool]:
-    return exists(
-        select(1)
-        .select_from(ServiceAtLocation)
-        .join(Location, Location.id == ServiceAtLocation.location_id)
-        .where(ServiceAtLocation.service_id == Service.id, Location.wheelchair_accessible.is_(True))
-    )
-
-
-def _open_at(now: datetime) -> ColumnElement[bool]:
-    """A schedule of the service, or of a location it is at, covers the local
-    time in the location's country, and today is not a public holiday there
-    (unless the schedule opens on holidays)."""
-    per_country = []
-    for country in COUNTRY_TIMEZONES:
-        moment = LocalMoment.of(country, now)
-        schedule_applies = and_(
-            Schedule.byday == moment.weekday,
-            Schedule.opens_at <= moment.time,
-            Schedule.closes_at > moment.time,
-            or_(Schedule.valid_from.is_(None), Schedule.valid_from <= moment.day),
-            or_(Schedule.valid_to.is_(None), Schedule.valid_to >= moment.day),
-        )
-        if moment.holiday:
-            schedule_applies = and_(schedule_applies, Schedule.open_on_public_holidays.is_(True))
-        per_country.append(
-            exists(
-                select(1)
-                .select_from(ServiceAtLocation)
-                .join(Address, Address.location_id == ServiceAtLocation.location_id)
-                .join(
-                    Schedule,
-                    or_(
-                        Schedule.service_id == ServiceAtLocation.service_id,
-                        Schedule.location_id == ServiceAtLocation.location_id,
-                    ),
-                )
-                .where(
-                    ServiceAtLocation.service_id == Service.id,
-                    Address.country == country,
-                    schedule_applies,
-                )
-            )
-        )
-    return or_(*per_country)
-
-
-def _conditions(
-    filters: SearchFilters, vocabulary: Vocabulary, now: datetime, leave_out: str | None = None
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Service.status == "active"]
-    if filters.type and leave_out != "type":
-        conditions.append(_has_term(vocabulary.types[filters.type]))
-    if filters.group and leave_out != "group":
-        conditions.append(_has_term(vocabulary.groups[filters.group]))
-    if filters.place and leave_out != "place":
-        conditions.append(_at_place(filters.place))
-    if filters.language and leave_out != "language":
-        conditions.append(_speaks(filters.language))
-    if filters.free and leave_out != "free":
-        conditions.append(Service.free_of_charge.is_(True))
-    if filters.wheelchair and leave_out != "wheelchair":
-        conditions.append(_wheelchair_accessible())
-    if filters.open and leave_out != "open":
-        conditions.append(_open_at(now))
-    return conditions
-
-
-# ------------------------------------------------------------------ search
+def _intersect(bits: int, selections: dict[str, int], leave_out: str | None = None) -> int:
+    for name, allowed in selections.items():
+        if name != leave_out:
+            bits &= allowed
+    return bits
 
 
 def search_services(
@@ -401,156 +265,177 @@ def search_services(
     filters: SearchFilters,
     locale: str = "lv",
     now: datetime | None = None,
-    vocabulary: Vocabulary | None = None,
     with_facets: bool = True,
 ) -> SearchPage:
     """One page of services matching `filters`, best matches first (name
     matches before description matches), then by name; with facet counts."""
     now = now or datetime.now(timezone.utc)
-    vocabulary = vocabulary or load_vocabulary(session)
-    filters = normalise_filters(filters, vocabulary)
+    backend = full_text_backend(session)
+    index = facet_index(session, backend.key)
+    filters = normalise_filters(filters, index)
     terms = query_terms(filters.q)
-    fts = full_text_backend(session).matches(terms) if terms else None
 
-    def matching(leave_out: str | None = None) -> Select:
-        query = select(Service.id).where(*_conditions(filters, vocabulary, now, leave_out))
-        if fts is not None:
-            query = query.join(fts, fts.c.service_id == Service.id)
-        return query
+    open_cache: list[int] = []
 
-    total = session.scalar(select(func.count()).select_from(matching().subquery())) or 0
+    def open_bits() -> int:
+        if not open_cache:
+            open_cache.append(index.open_bits(now))
+        return open_cache[0]
+
+    selections = _selections(filters, index, open_bits)
+    allowed = _intersect(index.all_bits, selections)
+    found = in_names = index.all_bits
+    for term in terms:
+        found &= index.term_matches(term, False, lambda t, n: backend.matching_keys(session, t, n))
+        in_names &= index.term_matches(term, True, lambda t, n: backend.matching_keys(session, t, n))
+    matching = found & allowed
+    total = matching.bit_count()
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.page > pages:
         filters = replace(filters, page=pages)
+    start = (filters.page - 1) * PAGE_SIZE
 
-    order = [Service.name, Service.id]
-    page_query = select(Service).where(*_conditions(filters, vocabulary, now))
-    if fts is not None:
-        page_query = page_query.join(fts, fts.c.service_id == Service.id)
-        order.insert(0, fts.c.rank)
-    page_query = (
-        page_query.options(
-            selectinload(Service.organization),
-            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.labels),
-            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
-            selectinload(Service.schedules),
-            selectinload(Service.service_at_locations)
-            .selectinload(ServiceAtLocation.location)
-            .selectinload(Location.addresses),
-            selectinload(Service.service_at_locations)
-            .selectinload(ServiceAtLocation.location)
-            .selectinload(Location.schedules),
+    # Order: services whose own or centre's name has every word first, then
+    # the other matches; each tier by name (positions are in name order).
+    first_tier = matching & in_names if terms else matching
+    later_tier = matching & ~first_tier
+    first_count = first_tier.bit_count()
+    in_page = index.positions(first_tier, start, PAGE_SIZE)
+    if len(in_page) < PAGE_SIZE:
+        in_page += index.positions(
+            later_tier, max(0, start - first_count), PAGE_SIZE - len(in_page)
         )
-        .order_by(*order)
-        .limit(PAGE_SIZE)
-        .offset((filters.page - 1) * PAGE_SIZE)
-    )
-    services = list(session.scalars(page_query))
-    result = SearchPage(filters=filters, total=total, services=services)
+    services = summarise_services(session, [index.service_ids[p] for p in in_page], index)
+
+    result = SearchPage(filters=filters, total=total, services=services, index=index)
     if with_facets:
-        result.facets = _facets(session, filters, vocabulary, locale, matching)
+        result.facets = _facets(filters, index, found, selections, locale)
         result.flag_counts = {
-            flag: _count(session, matching(flag).where(_flag_condition(flag, now)))
-            for flag in SearchFilters.FLAGS
+            "free": (_intersect(found, selections, "free") & index.flag_bits["free"]).bit_count(),
+            "wheelchair": (
+                _intersect(found, selections, "wheelchair") & index.flag_bits["wheelchair"]
+            ).bit_count(),
+            "open": (_intersect(found, selections, "open") & open_bits()).bit_count(),
         }
     return result
 
 
-def _flag_condition(flag: str, now: datetime) -> ColumnElement[bool]:
-    if flag == "free":
-        return Service.free_of_charge.is_(True)
-    if flag == "wheelchair":
-        return _wheelchair_accessible()
-    return _open_at(now)
+@dataclass
+class ServiceSummary:
+    """What a result card shows, read in four queries for a whole page."""
+
+    id: str
+    name: str
+    centre_name: str
+    centre_slug: str
+    text_language: str
+    types: list[Term] = field(default_factory=list)
+    groups: list[Term] = field(default_factory=list)
+    city: str | None = None
+    municipality: str | None = None
+    country: str = DEFAULT_COUNTRY
+    location_ids: list[str] = field(default_factory=list)
+    own_schedules: list[Schedule] = field(default_factory=list)
+    location_schedules: list[Schedule] = field(default_factory=list)
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        """The service's own hours, else those of the locations it is offered at."""
+        return self.own_schedules or self.location_schedules
 
 
-def _count(session: Session, query: Select) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-def _facets(session, filters, vocabulary, locale, matching) -> dict[str, list[FacetOption]]:
-    stt = service_taxonomy_term
-
-    def term_counts(leave_out: str) -> dict[str, int]:
-        ids = matching(leave_out).subquery()
-        rows = session.execute(
-            select(stt.c.taxonomy_term_id, func.count())
-            .join(ids, ids.c.id == stt.c.service_id)
-            .group_by(stt.c.taxonomy_term_id)
+def summarise_services(session: Session, service_ids: list[str], index: FacetIndex) -> list[ServiceSummary]:
+    if not service_ids:
+        return []
+    summaries = {
+        row.id: ServiceSummary(row.id, row.name, row.centre_name, row.slug, row.text_language)
+        for row in session.execute(
+            select(
+                Service.id,
+                Service.name,
+                Organization.name.label("centre_name"),
+                Organization.slug,
+                Organization.text_language,
+            )
+            .join(Organization)
+            .where(Service.id.in_(service_ids))
         )
-        return dict(rows.all())
+    }
+    stt = service_taxonomy_term
+    for service_id, term_id in session.execute(
+        select(stt.c.service_id, stt.c.taxonomy_term_id).where(stt.c.service_id.in_(service_ids))
+    ):
+        term = index.terms_by_id.get(term_id)
+        if term is not None:
+            summary = summaries[service_id]
+            (summary.types if term.taxonomy == "service-type" else summary.groups).append(term)
+    by_location: dict[str, list[ServiceSummary]] = {}
+    for service_id, location_id, city, municipality, country in session.execute(
+        select(
+            ServiceAtLocation.service_id,
+            ServiceAtLocation.location_id,
+            Address.city,
+            Address.municipality,
+            Address.country,
+        )
+        .outerjoin(Address, Address.location_id == ServiceAtLocation.location_id)
+        .where(ServiceAtLocation.service_id.in_(service_ids))
+        .order_by(ServiceAtLocation.service_id, ServiceAtLocation.id, Address.id)
+    ):
+        summary = summaries[service_id]
+        if not summary.location_ids and country:
+            summary.city, summary.municipality, summary.country = city, municipality, country
+        if location_id not in summary.location_ids:
+            summary.location_ids.append(location_id)
+            by_location.setdefault(location_id, []).append(summary)
+    for schedule in session.scalars(
+        select(Schedule).where(
+            or_(Schedule.service_id.in_(service_ids), Schedule.location_id.in_(list(by_location)))
+        )
+    ):
+        if schedule.service_id in summaries:
+            summaries[schedule.service_id].own_schedules.append(schedule)
+        for summary in by_location.get(schedule.location_id, ()):
+            summary.location_schedules.append(schedule)
+    order = {term_id: i for i, term_id in enumerate(index.terms_by_id)}
+    for summary in summaries.values():
+        summary.types.sort(key=lambda t: order[t.id])
+        summary.groups.sort(key=lambda t: order[t.id])
+    return [summaries[service_id] for service_id in service_ids if service_id in summaries]
 
-    def term_options(name: str, terms: dict[str, TaxonomyTerm]) -> list[FacetOption]:
-        counts = term_counts(name)
-        selected = getattr(filters, name)
+
+def _facets(filters, index: FacetIndex, found: int, selections, locale) -> dict[str, list[FacetOption]]:
+    """For each filter, how many results each of its values would give with
+    every other active filter kept."""
+
+    def term_options(name: str, terms) -> list[FacetOption]:
+        base = _intersect(found, selections, name)
         return [
-            FacetOption(code, term.label(locale), counts.get(term.id, 0), code == selected)
+            FacetOption(
+                code,
+                term.label(locale),
+                (base & index.term_bits.get(term.id, 0)).bit_count(),
+                code == getattr(filters, name),
+            )
             for code, term in terms.items()
         ]
 
-    place_ids = matching("place").subquery()
-    located = (
-        select(ServiceAtLocation.service_id, Address.city, Address.municipality)
-        .join(Address, Address.location_id == ServiceAtLocation.location_id)
-        .join(place_ids, place_ids.c.id == ServiceAtLocation.service_id)
-        .subquery()
-    )
-    by_place = union_all(
-        select(located.c.service_id, located.c.city.label("place")),
-        select(located.c.service_id, located.c.municipality.label("place")),
-    ).subquery()
-    place_counts = dict(
-        session.execute(
-            select(by_place.c.place, func.count(distinct(by_place.c.service_id)))
-            .where(by_place.c.place.is_not(None))
-            .group_by(by_place.c.place)
-        ).all()
-    )
-
-    language_ids = matching("language").subquery()
-    spoken = union_all(
-        select(Language.service_id.label("service_id"), Language.code).where(
-            Language.service_id.is_not(None)
-        ),
-        select(ServiceAtLocation.service_id, Language.code).join(
-            Language, Language.location_id == ServiceAtLocation.location_id
-        ),
-    ).subquery()
-    language_counts = dict(
-        session.execute(
-            select(spoken.c.code, func.count(distinct(spoken.c.service_id)))
-            .join(language_ids, language_ids.c.id == spoken.c.service_id)
-            .group_by(spoken.c.code)
-        ).all()
-    )
-
+    place_base = _intersect(found, selections, "place")
+    language_base = _intersect(found, selections, "language")
     return {
-        "type": term_options("type", vocabulary.types),
-        "group": term_options("group", vocabulary.groups),
+        "type": term_options("type", index.types),
+        "group": term_options("group", index.groups),
         "place": [
-            FacetOption(p, p, place_counts.get(p, 0), p == filters.place) for p in vocabulary.places
+            FacetOption(p, p, (place_base & index.place_bits[p]).bit_count(), p == filters.place)
+            for p in index.places
         ],
         "language": [
-            FacetOption(code, code, language_counts.get(code, 0), code == filters.language)
-            for code in vocabulary.languages
+            FacetOption(
+                code,
+                code,
+                (language_base & index.language_bits.get(code, 0)).bit_count(),
+                code == filters.language,
+            )
+            for code in index.languages
         ],
     }
-
-
-def service_country(service: Service) -> str:
-    for link in service.service_at_locations:
-        address = link.location.physical_address
-        if address:
-            return address.country
-    return "LV"
-
-
-def service_schedules(service: Service) -> list[Schedule]:
-    """The service's own hours, else those of the locations it is offered at."""
-    if service.schedules:
-        return list(service.schedules)
-    schedules: list[Schedule] = []
-    for link in service.service_at_locations:
-        schedules.extend(link.location.schedules)
-    return schedules
-

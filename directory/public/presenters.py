@@ -10,7 +10,8 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ..opening_hours import OpenStatus, opening_status
-from ..search import SearchFilters, SearchPage, Vocabulary, service_country, service_schedules
+from ..facets import FacetIndex
+from ..search import SearchFilters, SearchPage, ServiceSummary
 from ..templating import country_name, language_name
 
 
@@ -20,7 +21,7 @@ class Chip:
     url: str
 
 
-def search_chips(filters: SearchFilters, vocabulary: Vocabulary, locale: str) -> list[Chip]:
+def search_chips(filters: SearchFilters, vocabulary: FacetIndex, locale: str) -> list[Chip]:
     """One chip per active filter; its link is the same search without it."""
     labels: list[tuple[str, str]] = []
     if filters.q:
@@ -54,20 +55,15 @@ def search_chips(filters: SearchFilters, vocabulary: Vocabulary, locale: str) ->
     ]
 
 
-def service_place(service) -> str:
+def service_place(summary: ServiceSummary) -> str:
     """'Daugavpils, Latvija': the first place a service is offered at."""
-    for link in service.service_at_locations:
-        address = link.location.physical_address
-        if address:
-            parts = [p for p in (address.city, address.municipality) if p]
-            return ", ".join([*parts, country_name(address.country)])
-    return ""
+    if not summary.location_ids:
+        return ""
+    parts = [p for p in (summary.city, summary.municipality) if p]
+    return ", ".join([*parts, country_name(summary.country)])
 
 
 def result_details(result: SearchPage, now: datetime) -> tuple[dict[str, str], dict[str, OpenStatus]]:
     places = {s.id: service_place(s) for s in result.services}
-    statuses = {
-        s.id: opening_status(service_schedules(s), service_country(s), now)
-        for s in result.services
-    }
+    statuses = {s.id: opening_status(s.schedules, s.country, now) for s in result.services}
     return places, statuses

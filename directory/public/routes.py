@@ -47,15 +47,14 @@ def home():
     """The search page. Without JavaScript the form reloads this page; with
     htmx the same URL answers with the filters and results blocks alone."""
     now = datetime.now(timezone.utc)
-    vocabulary = search.load_vocabulary(db.session)
     result = search.search_services(
-        db.session, search.parse_filters(request.args), locale=g.lang, now=now, vocabulary=vocabulary
+        db.session, search.parse_filters(request.args), locale=g.lang, now=now
     )
     places, statuses = presenters.result_details(result, now)
     context = dict(
         result=result,
         filters=result.filters,
-        chips=presenters.search_chips(result.filters, vocabulary, g.lang),
+        chips=presenters.search_chips(result.filters, result.index, g.lang),
         places=places,
         statuses=statuses,
         page_size=search.PAGE_SIZE,
