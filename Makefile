@@ -42,7 +42,8 @@ extract-messages: install
 		-o translations/messages.pot .
 
 update-translations: extract-messages
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 0
+	$(BIN)/python scripts/fill_english.py
 
 db: install
 	$(FLASK) db upgrade

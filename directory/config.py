@@ -4,7 +4,7 @@ the mapping handed to create_app()."""
 
 # Languages the directory speaks, in the order the switcher shows them.
 # Latvian first: it is the default and the fallback.
-LANGUAGES = ["lv"]
+LANGUAGES = ["lv", "lt", "en", "ru"]
 BABEL_DEFAULT_LOCALE = "lv"
 BABEL_DEFAULT_TIMEZONE = "Europe/Riga"
 # Relative paths resolve against the package folder (directory/).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import Babel
 
 
@@ -25,9 +25,28 @@ def select_locale() -> str:
     return getattr(g, "lang", None) or default_language()
 
 
+# Each language's name in itself, for the switcher.
+AUTONYMS = {"lv": "Latviešu", "lt": "Lietuvių", "en": "English", "ru": "Русский"}
+
+
+def url_in_language(lang: str, external: bool = False) -> str:
+    """This page in another language, with the same query string. Pages that
+    failed before routing (a 404) switch to that language's home page."""
+    if request.url_rule is not None and request.endpoint and "lang_code" in request.url_rule.arguments:
+        url = url_for(request.endpoint, **{**(request.view_args or {}), "lang_code": lang}, _external=external)
+        query = request.query_string.decode("utf-8", "replace")
+        return f"{url}?{query}" if query else url
+    return url_for("public.home", lang_code=lang, _external=external)
+
+
 def init_app(app: Flask, babel: Babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
 
     @app.context_processor
     def language_context() -> dict:
-        return {"current_lang": select_locale(), "languages": supported_languages()}
+        return {
+            "current_lang": select_locale(),
+            "languages": supported_languages(),
+            "autonyms": AUTONYMS,
+            "url_in_language": url_in_language,
+        }

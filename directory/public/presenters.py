@@ -25,7 +25,7 @@ def search_chips(filters: SearchFilters, vocabulary: FacetIndex, locale: str) ->
     """One chip per active filter; its link is the same search without it."""
     labels: list[tuple[str, str]] = []
     if filters.q:
-        labels.append(("q", f"“{filters.q}”"))
+        labels.append(("q", _("“%(words)s”", words=filters.q)))
     if filters.place:
         labels.append(("place", filters.place))
     if filters.type:

@@ -32,4 +32,14 @@
     var q = document.getElementById("q");
     if (q && document.activeElement !== q) q.value = results.getAttribute("data-q") || "";
   });
+
+  /* htmx pushed a new address: the language links keep the new query. */
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var links = document.querySelectorAll(".language-switcher a[hreflang]");
+    for (var i = 0; i < links.length; i++) {
+      var url = new URL(links[i].href, window.location.href);
+      url.search = window.location.search;
+      links[i].href = url.pathname + url.search;
+    }
+  });
 })();
