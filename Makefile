@@ -7,7 +7,7 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app directory
 
-.PHONY: run dev test test-sqlite test-postgres install translations extract-messages update-translations db clean
+.PHONY: run dev test test-sqlite test-postgres install browser-tools translations extract-messages update-translations db clean
 
 run: install translations db
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
@@ -18,11 +18,14 @@ dev: install translations db
 
 test: test-sqlite test-postgres
 
-test-sqlite: install translations
+test-sqlite: install translations browser-tools
 	$(BIN)/pytest
 
-test-postgres: install translations
+test-postgres: install translations browser-tools
 	scripts/with-postgres.sh $(BIN)/pytest
+
+browser-tools:
+	scripts/install-browser-tools.sh
 
 install: $(VENV)/.installed
 
@@ -50,4 +53,4 @@ db: install
 	$(FLASK) seed --if-empty
 
 clean:
-	rm -rf $(VENV) .pytest_cache translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) .pytest_cache node_modules translations/*/LC_MESSAGES/*.mo

@@ -440,3 +440,9 @@ def test_search_function_without_a_request(seeded_app):
     assert found == ["Sociālās aprūpes un krīzes centrs “Vīgante”"]
     assert result.total == 1
     assert {o.value: o.count for o in result.facets["type"]}["crisis-centre"] == 1
+
+
+def test_a_submitted_form_redirects_to_the_short_address(client):
+    response = client.get("/lv/?q=dienas&place=&type=day-centre&group=&language=&page=")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/lv/?q=dienas&type=day-centre"

@@ -46,9 +46,14 @@ def wants_fragment() -> bool:
 def home():
     """The search page. Without JavaScript the form reloads this page; with
     htmx the same URL answers with the filters and results blocks alone."""
+    filters = search.parse_filters(request.args)
+    if not wants_fragment() and any(value == "" for value in request.args.values()):
+        # A submitted form sends its empty fields too: answer with the short
+        # address of the same search, which is the one worth sharing.
+        return redirect(url_for("public.home", **filters.to_args()))
     now = datetime.now(timezone.utc)
     result = search.search_services(
-        db.session, search.parse_filters(request.args), locale=g.lang, now=now
+        db.session, filters, locale=g.lang, now=now
     )
     places, statuses = presenters.result_details(result, now)
     context = dict(

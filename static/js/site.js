@@ -33,6 +33,31 @@
     if (q && document.activeElement !== q) q.value = results.getAttribute("data-q") || "";
   });
 
+  /* The filters are redrawn with fresh counts after each search: keep the
+     keyboard focus on the control the visitor was using. */
+  var focusedId = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    focusedId = active && active.id ? active.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusedId) return;
+    var active = document.activeElement;
+    if (!active || active === document.body || !active.id) {
+      var element = document.getElementById(focusedId);
+      if (element) element.focus();
+    }
+    focusedId = null;
+  });
+
+  /* Leave empty fields out of the request, so the address stays short. */
+  document.addEventListener("htmx:configRequest", function (event) {
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      if (params[name] === "") delete params[name];
+    });
+  });
+
   /* htmx pushed a new address: the language links keep the new query. */
   document.addEventListener("htmx:pushedIntoHistory", function () {
     var links = document.querySelectorAll(".language-switcher a[hreflang]");

@@ -1,0 +1,139 @@
+"""A resident searching in a real browser, with and without JavaScript."""
+
+import re
+
+from playwright.sync_api import expect
+
+from .conftest import NEUTRAL_PAGE
+
+
+def result_names(page) -> list[str]:
+    return page.locator(".result h3 a").all_inner_texts()
+
+
+def mark_page(page) -> None:
+    """A marker that survives only as long as no full page load happens."""
+    page.evaluate("window.__stillTheSamePage = true")
+
+
+def same_page(page) -> bool:
+    return page.evaluate("window.__stillTheSamePage === true")
+
+
+def test_typing_updates_results_without_a_page_load(page, live_server):
+    page.goto(f"{live_server}/lv/")
+    expect(page.locator("#results-heading")).to_have_text("15 pakalpojumi atrasti")
+    mark_page(page)
+    page.locator("#q").press_sequentially("dienas", delay=30)
+    expect(page).to_have_url(re.compile(r"/lv/\?q=dienas$"))
+    expect(page.locator("#results-heading")).not_to_have_text("15 pakalpojumi atrasti")
+    assert "Dienas centrs “Saskarsme”" in result_names(page)
+    assert same_page(page)
+    # The count is announced to screen readers.
+    expect(page.locator("#search-status")).to_have_text(page.locator("#results-heading").inner_text())
+    # Facet counts follow the words typed.
+    expect(page.locator("#filter-type option[value=camp]")).to_be_disabled()
+
+
+def test_back_restores_the_previous_results(page, live_server):
+    page.goto(f"{live_server}/lv/")
+    page.locator("#q").fill("vigante")
+    expect(page).to_have_url(re.compile(r"q=vigante"))
+    expect(page.locator(".result")).to_have_count(1)
+    page.locator("#q").fill("birzu")
+    expect(page).to_have_url(re.compile(r"q=birzu"))
+    expect(page.locator(".result h3 a").first).to_have_text("Daudzfunkcionālie centri")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=vigante"))
+    expect(page.locator(".result h3 a")).to_have_text(["Sociālās aprūpes un krīzes centrs “Vīgante”"])
+
+
+def test_a_filter_and_its_chip(page, live_server):
+    page.goto(f"{live_server}/lv/?q=centrs")
+    mark_page(page)
+    page.locator("#filter-place").focus()
+    page.locator("#filter-place").select_option("Viesīte")
+    expect(page).to_have_url(re.compile(r"place=Vies"))
+    expect(page.locator(".chips .chip", has_text="Viesīte")).to_be_visible()
+    # The filters were redrawn with new counts; focus stays on the same control.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'filter-place'", timeout=2000)
+    narrowed = page.locator(".result").count()
+    page.locator(".chips .chip", has_text="Viesīte").click()
+    expect(page).not_to_have_url(re.compile(r"place="))
+    expect(page.locator(".chips .chip", has_text="Viesīte")).to_have_count(0)
+    assert page.locator(".result").count() > narrowed
+    assert page.locator("#q").input_value() == "centrs"
+    assert page.locator("#filter-place").input_value() == ""
+    assert same_page(page)
+
+
+def test_removing_the_words_chip_clears_the_search_box(page, live_server):
+    page.goto(f"{live_server}/lv/?q=dienas&type=day-centre")
+    page.locator(".chips .chip", has_text="“dienas”").click()
+    expect(page).to_have_url(re.compile(r"/lv/\?type=day-centre$"))
+    expect(page.locator("#q")).to_have_value("")
+
+
+def test_language_switch_keeps_the_search(page, live_server):
+    page.goto(f"{live_server}/lv/")
+    page.locator("#q").fill("dienas")
+    expect(page).to_have_url(re.compile(r"q=dienas"))
+    page.locator('.language-switcher a[hreflang="en"]').click()
+    expect(page).to_have_url(re.compile(r"/en/\?q=dienas$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#q")).to_have_value("dienas")
+    expect(page.locator("h1")).to_have_text("Find a social service")
+
+
+def test_the_same_search_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    page.goto(f"{live_server}/lv/")
+    page.locator("#q").fill("dienas")
+    page.locator("#filter-place").select_option("Daugavpils")
+    page.locator("#search-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/lv/\?q=dienas&place=Daugavpils"))
+    assert "Dienas centrs “Saskarsme”" in result_names(page)
+    page.locator(".chips .chip", has_text="Daugavpils").click()
+    expect(page).to_have_url(re.compile(r"/lv/\?q=dienas$"))
+    page.locator(".result h3 a", has_text="Saskarsme").click()
+    expect(page.locator("h1")).to_have_text("Dienas centrs “Saskarsme”")
+
+
+def test_quick_exit_replaces_the_page_in_history(page, live_server):
+    page.goto(f"{live_server}/lv/centres/vigante")
+    page.keyboard.press("Escape")
+    page.wait_for_url(NEUTRAL_PAGE)
+    page.go_back()
+    assert "/lv/centres/vigante" not in page.url
+
+
+def test_quick_exit_button(page, live_server):
+    page.goto(f"{live_server}/lv/")
+    page.goto(f"{live_server}/lv/centres/saskarsme")
+    page.locator("#quick-exit").click()
+    page.wait_for_url(NEUTRAL_PAGE)
+    page.go_back()
+    assert "/lv/centres/saskarsme" not in page.url
+
+
+def test_keyboard_only_search(page, live_server):
+    page.goto(f"{live_server}/lv/")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    else:
+        raise AssertionError("the search box cannot be reached with Tab")
+    page.keyboard.type("krizes")
+    expect(page.locator(".result")).to_have_count(1)
+    # Onwards with Tab to the first result, which shows where focus is.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('.result') !== null"):
+            break
+    else:
+        raise AssertionError("the results cannot be reached with Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Sociālās aprūpes un krīzes centrs “Vīgante”")
