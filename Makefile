@@ -7,21 +7,20 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app directory
 
-.PHONY: run dev test test-sqlite test-postgres install browser-tools translations extract-messages update-translations db clean
+.PHONY: run dev test test-sqlite test-postgres install browser-tools assets translations extract-messages update-translations db clean
 
-run: install translations db
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--access-logfile - "directory:create_app()"
+run: install translations assets db
+	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app()"
 
-dev: install translations db
+dev: install translations assets db
 	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite test-postgres
 
-test-sqlite: install translations browser-tools
+test-sqlite: install translations assets browser-tools
 	$(BIN)/pytest
 
-test-postgres: install translations browser-tools
+test-postgres: install translations assets browser-tools
 	scripts/with-postgres.sh $(BIN)/pytest
 
 browser-tools:
@@ -34,6 +33,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
+
+# Fingerprinted, pre-compressed copies of static/ (build output, git-ignored).
+assets: install
+	$(FLASK) digest compile >/dev/null
 
 # Compiled catalogues (.mo) are build output, never committed.
 translations: install
@@ -53,4 +56,5 @@ db: install
 	$(FLASK) seed --if-empty
 
 clean:
+	-$(FLASK) digest clean >/dev/null
 	rm -rf $(VENV) .pytest_cache node_modules translations/*/LC_MESSAGES/*.mo

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from whitenoise import WhiteNoise
 
 from . import cli, errors, i18n, templating
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, compress, csrf, db, migrate, static_digest
 from .search import include_in_autogenerate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -43,16 +45,38 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         include_name=include_in_autogenerate,
     )
     csrf.init_app(app)
+    compress.init_app(app)
+    static_digest.init_app(app)
     i18n.init_app(app, babel)
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
 
+    from .ops import routes as ops_routes
     from .public import routes as public_routes
 
     app.register_blueprint(public_routes.root)
     app.register_blueprint(public_routes.bp)
+    app.register_blueprint(ops_routes.bp)
+    _serve_static_files(app)
     return app
+
+
+# Names made by `flask digest compile`: name-<md5>.ext, safe to cache for a year.
+FINGERPRINTED = re.compile(r"-[0-9a-f]{32}\.[\w.]+$")
+
+
+def _serve_static_files(app: Flask) -> None:
+    """WhiteNoise serves /static/: pre-compressed .br / .gz files when the
+    browser takes them, fingerprinted names cached for a year as immutable,
+    other files for an hour."""
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=app.static_folder,
+        prefix=app.static_url_path,
+        max_age=app.config["STATIC_MAX_AGE"],
+        immutable_file_test=lambda path, url: bool(FINGERPRINTED.search(url)),
+    )
 
 
 def normalise_database_url(url: str) -> str:

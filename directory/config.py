@@ -21,3 +21,11 @@ STARTER_DATA_DIR = None  # None: the starter_data folder shipped in the package
 # Where the "leave this site quickly" button goes: a neutral page that says
 # nothing about why the visitor was here.
 QUICK_EXIT_URL = "https://www.google.com/"
+
+# Responses: brotli or gzip, whichever the browser takes.
+COMPRESS_ALGORITHM = ["br", "gzip"]
+# `flask digest compile` writes fingerprinted, pre-compressed static files.
+FLASK_STATIC_DIGEST_COMPRESSION = ["gzip", "brotli"]
+FLASK_STATIC_DIGEST_BLACKLIST_FILTER = [".md", ".LICENSE"]
+# Cache lifetime of static files without a fingerprint in their name.
+STATIC_MAX_AGE = 3600
