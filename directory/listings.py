@@ -50,7 +50,15 @@ def list_centres(session: Session) -> list[Organization]:
     query = (
         select(Organization)
         .where(Organization.services.any())
-        .options(*_CENTRE_LOADS)
+        .options(
+            selectinload(Organization.locations).selectinload(Location.addresses),
+            selectinload(Organization.services)
+            .selectinload(Service.taxonomy_terms)
+            .selectinload(TaxonomyTerm.labels),
+            selectinload(Organization.services)
+            .selectinload(Service.taxonomy_terms)
+            .selectinload(TaxonomyTerm.taxonomy),
+        )
         .order_by(Organization.name, Organization.id)
     )
     return list(session.scalars(query))

@@ -165,3 +165,13 @@ def test_centre_text_is_escaped(seeded_app):
     text = seeded_app.test_client().get("/lv/centres/vigante").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;" in text
+
+
+def test_centres_page_lists_every_starter_centre(client):
+    page = soup(client.get("/lv/centres/"))
+    links = {a["href"] for a in page.select(".centre-card h2 a")}
+    assert links == {f"/lv/centres/{slug}" for slug in STARTER_CENTRES}
+    assert page.select_one(".lead").get_text(strip=True) == "Katalogā ir 11 centri"
+    # Operators that run no service of their own are not centres.
+    assert "Biržu rajona pašvaldības administrācija" not in page.select_one(".centre-list").text
+    assert soup(client.get("/lv/")).select_one('.site-nav a[href="/lv/centres/"]')

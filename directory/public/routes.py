@@ -74,6 +74,12 @@ def home():
     return response
 
 
+@bp.get("/centres/")
+def centres():
+    """Every centre, by country and name: the directory at a glance."""
+    return render_template("public/centres.html", centres=listings.list_centres(db.session))
+
+
 @bp.get("/centres/<slug>")
 def centre(slug: str):
     org = listings.get_centre(db.session, slug)

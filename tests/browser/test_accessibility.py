@@ -9,6 +9,7 @@ PAGES = {
     "home": "/{lang}/",
     "search with filters": "/{lang}/?q=centrs&place=Viesīte",
     "no results": "/{lang}/?q=zzzz&type=camp",
+    "all centres": "/{lang}/centres/",
     "centre": "/{lang}/centres/saskarsme",
     "centre without street": "/{lang}/centres/daugavpils-dienas-aprupes-centrs",
     "source document": "/{lang}/sources/001_9ec5abe830dfe52d.txt",
