@@ -12,7 +12,9 @@ FLASK := $(BIN)/flask --app directory
 run: install translations assets db
 	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app()"
 
-dev: install translations assets db
+# No fingerprinted copies in development: edits to static/ show at once.
+dev: install translations db
+	-$(FLASK) digest clean >/dev/null
 	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite test-postgres

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app directory seed`."""
+"""Command-line tasks: `flask --app directory seed`, `… geocode`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from .extensions import db
+from .geocoding import geocode_location, geocoding_service
+from .models import Location
 from .seeding import database_is_empty, seed_starter_data
 
 
@@ -30,5 +35,31 @@ def seed_command(if_empty: bool) -> None:
     )
 
 
+@click.command("geocode")
+@click.option("--all", "redo_all", is_flag=True, help="Geocode every location again, not only those missing coordinates.")
+@with_appcontext
+def geocode_command(redo_all: bool) -> None:
+    """Give coordinates to locations that have none (or to all with --all)."""
+    service = geocoding_service()
+    query = select(Location).options(selectinload(Location.addresses))
+    if not redo_all:
+        query = query.where(Location.latitude.is_(None))
+    locations = list(db.session.scalars(query))
+    summary = {"address": 0, "street": 0, "town": 0, "approximate": 0, None: 0}
+    with click.progressbar(locations, label="Geocoding", show_pos=True) as bar:
+        for location in bar:
+            if redo_all:
+                location.geocoded_query = None
+            precision = geocode_location(db.session, location, service)
+            summary[precision if precision in summary else "approximate"] += 1
+            db.session.commit()  # keep what was found, whatever happens next
+    found = summary["address"] + summary["street"] + summary["town"]
+    click.echo(
+        f"{len(locations)} locations: {found} found, {summary['approximate']} approximate, "
+        f"{summary[None]} not found."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
+    app.cli.add_command(geocode_command)

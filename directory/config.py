@@ -26,6 +26,21 @@ QUICK_EXIT_URL = "https://www.google.com/"
 COMPRESS_ALGORITHM = ["br", "gzip"]
 # `flask digest compile` writes fingerprinted, pre-compressed static files.
 FLASK_STATIC_DIGEST_COMPRESSION = ["gzip", "brotli"]
-FLASK_STATIC_DIGEST_BLACKLIST_FILTER = [".md", ".LICENSE"]
+FLASK_STATIC_DIGEST_BLACKLIST_FILTER = [".md", ".LICENSE", ".txt"]
 # Cache lifetime of static files without a fingerprint in their name.
 STATIC_MAX_AGE = 3600
+
+# Geocoding (directory/geocoding.py): "offline" needs no network; "nominatim"
+# (OpenStreetMap) finds street addresses when the server is online; any other
+# geopy geocoder by name. GEOCODER_OPTIONS go to the geocoder's constructor
+# (e.g. {"domain": "nominatim.example.org"} for a self-hosted Nominatim).
+GEOCODER = "offline"
+GEOCODER_OPTIONS = {}
+GEOCODER_USER_AGENT = "border-social-directory/0.1 (social services directory of the LV-LT border region)"
+GEOCODER_TIMEOUT = 5
+GEOCODER_MIN_DELAY_SECONDS = 1.0
+GEOCODE_ON_SAVE = True
+
+# Map of search results: tiles and their attribution (OpenStreetMap's by default).
+MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+MAP_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'

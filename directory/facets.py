@@ -8,6 +8,7 @@ so every worker sees every write.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from .opening_hours import COUNTRY_TIMEZONES, DEFAULT_COUNTRY, LocalMoment
 from .textnorm import sort_key
 
 
+EARTH_RADIUS_KM = 6371.0088
 # Guards the per-process caches; gunicorn threads share them.
 _lock = threading.RLock()
 
@@ -88,7 +90,27 @@ class FacetIndex:
     language_bits: dict[str, int]
     flag_bits: dict[str, int]  # "free", "wheelchair"
     schedule_bits: dict[ScheduleGroup, int] = field(default_factory=dict)
+    coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)  # position -> (lat, lon)
     term_cache: OrderedDict = field(default_factory=OrderedDict)
+
+    @cached_property
+    def located_bits(self) -> int:
+        return bits_of(self.coordinates)
+
+    def approximate_distances(self, latitude: float, longitude: float) -> list[tuple[float, int]]:
+        """(km, position) for every service with coordinates: an
+        equirectangular estimate, off by well under 1 % within 100 km."""
+        scale = math.cos(math.radians(latitude))
+        origin_lat, origin_lon = math.radians(latitude), math.radians(longitude)
+        radius = EARTH_RADIUS_KM
+        return [
+            (radius * math.hypot(lat - origin_lat, (lon - origin_lon) * scale), position)
+            for position, (lat, lon) in self._radians.items()
+        ]
+
+    @cached_property
+    def _radians(self) -> dict[int, tuple[float, float]]:
+        return {p: (math.radians(lat), math.radians(lon)) for p, (lat, lon) in self.coordinates.items()}
 
     TERM_CACHE_SIZE = 2000
 
@@ -199,6 +221,7 @@ def build_facet_index(session: Session, key: tuple, full_text_key: str) -> Facet
     wheelchair: list[int] = []
     country_of: dict[int, str] = {}
     locations_of: dict[int, list[str]] = defaultdict(list)
+    coordinates: dict[int, tuple[float, float]] = {}
     located = session.execute(
         select(
             ServiceAtLocation.service_id,
@@ -207,15 +230,19 @@ def build_facet_index(session: Session, key: tuple, full_text_key: str) -> Facet
             Address.municipality,
             Address.country,
             Location.wheelchair_accessible,
+            Location.latitude,
+            Location.longitude,
         )
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .outerjoin(Address, Address.location_id == Location.id)
         .order_by(ServiceAtLocation.service_id, ServiceAtLocation.id, Address.id)
     )
-    for service_id, location_id, city, municipality, country, accessible in located:
+    for service_id, location_id, city, municipality, country, accessible, latitude, longitude in located:
         if service_id not in position:
             continue
         at = position[service_id]
+        if latitude is not None and longitude is not None and at not in coordinates:
+            coordinates[at] = (latitude, longitude)
         locations_of[at].append(location_id)
         for place in (city, municipality):
             if place:
@@ -261,6 +288,7 @@ def build_facet_index(session: Session, key: tuple, full_text_key: str) -> Facet
             "wheelchair": bits_of(wheelchair),
         },
         schedule_bits=schedule_bits,
+        coordinates=coordinates,
     )
 
 

@@ -198,6 +198,12 @@ class Location(Sourced, db.Model):
     transportation: Mapped[str | None] = mapped_column(Text)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # How exact the coordinates are: "address", "street", "town" or
+    # "approximate" (a nearby town the address names); None: not geocoded.
+    geocode_precision: Mapped[str | None] = mapped_column(String(20))
+    # The address text the coordinates were found for: a changed address
+    # is geocoded again, an unchanged one never.
+    geocoded_query: Mapped[str | None] = mapped_column(String(500))
     # None: the listing does not say.
     wheelchair_accessible: Mapped[bool | None] = mapped_column(Boolean)
 
@@ -368,6 +374,23 @@ class Accessibility(db.Model):
     url: Mapped[str | None] = mapped_column(String(500))
 
     location: Mapped[Location] = relationship(back_populates="accessibility")
+
+
+class GeocodeCache(db.Model):
+    """Every answer a geocoder gave, so that an address is never sent twice."""
+
+    __tablename__ = "geocode_cache"
+    __table_args__ = (UniqueConstraint("provider", "query"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(500))
+    found: Mapped[bool] = mapped_column(Boolean)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(String(20))
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Taxonomy(db.Model):

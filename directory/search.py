@@ -19,9 +19,13 @@ from datetime import datetime, timezone
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from .facets import FacetIndex, Term, facet_index
+from geopy.distance import geodesic
+
+from .facets import FacetIndex, Term, bits_of, facet_index
+from .gazetteer import GazetteerGeocoder, closest_names
 from .models import (
     Address,
+    Location,
     Organization,
     Schedule,
     Service,
@@ -32,6 +36,7 @@ from .opening_hours import DEFAULT_COUNTRY
 from .textnorm import strip_diacritics
 
 PAGE_SIZE = 20
+MAP_LIMIT = 500  # markers on one map
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 8
 MAX_PAGE = 10_000
@@ -63,28 +68,49 @@ class SearchFilters:
     free: bool = False
     wheelchair: bool = False
     open: bool = False
+    near: str = ""  # a town or address typed by the visitor
+    lat: float | None = None  # "use my location" (browser geolocation)
+    lon: float | None = None
+    radius: int = 0  # km; 0: any distance
     page: int = 1
 
     FLAGS = ("free", "wheelchair", "open")
     CHOICES = ("place", "type", "group", "language")
+    RADII = (5, 10, 25, 50)
 
-    def to_args(self, **changes) -> dict[str, str | int]:
+    def to_args(self, **changes) -> dict[str, str | int | float]:
         """Query-string arguments, without defaults, for url_for()."""
         filters = replace(self, **changes)
-        args: dict[str, str | int] = {}
-        for name in ("q", *self.CHOICES):
+        args: dict[str, str | int | float] = {}
+        for name in ("q", *self.CHOICES, "near"):
             if getattr(filters, name):
                 args[name] = getattr(filters, name)
         for name in self.FLAGS:
             if getattr(filters, name):
                 args[name] = 1
+        if filters.has_position:
+            args["lat"], args["lon"] = round(filters.lat, 5), round(filters.lon, 5)
+        if filters.radius and filters.wants_distance:
+            args["radius"] = filters.radius
         if filters.page > 1:
             args["page"] = filters.page
         return args
 
     @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def wants_distance(self) -> bool:
+        return bool(self.near) or self.has_position
+
+    @property
     def active(self) -> bool:
-        return bool(self.q or any(getattr(self, n) for n in (*self.CHOICES, *self.FLAGS)))
+        return bool(
+            self.q
+            or self.wants_distance
+            or any(getattr(self, n) for n in (*self.CHOICES, *self.FLAGS))
+        )
 
 
 def _first(args: Mapping, name: str) -> str:
@@ -111,8 +137,24 @@ def parse_filters(args: Mapping) -> SearchFilters:
         free=_first(args, "free") in ("1", "on", "true"),
         wheelchair=_first(args, "wheelchair") in ("1", "on", "true"),
         open=_first(args, "open") in ("1", "on", "true"),
+        near=" ".join(_first(args, "near").split())[:200],
+        lat=_coordinate(_first(args, "lat"), 90),
+        lon=_coordinate(_first(args, "lon"), 180),
+        radius=_radius(_first(args, "radius")),
         page=min(max(page, 1), MAX_PAGE),
     )
+
+
+def _coordinate(value: str, limit: float) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def _radius(value: str) -> int:
+    return int(value) if value in {str(r) for r in SearchFilters.RADII} else 0
 
 
 # ------------------------------------------------------------ tokenisation
@@ -196,6 +238,50 @@ def full_text_backend(session: Session) -> FullTextBackend:
     return SqliteFullText()
 
 
+# ------------------------------------------------------------- near a place
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The point distances are measured from."""
+
+    latitude: float
+    longitude: float
+    label: str  # the place found for what the visitor typed; "" for a device position
+    precision: str  # "town", "approximate" or "device"
+
+
+def resolve_origin(filters: SearchFilters) -> tuple[Origin | None, list[str]]:
+    """Where "near" points, and when it points nowhere the closest known
+    names. Residents' words stay on this server: the offline gazetteer
+    answers, whatever geocoder listings use."""
+    if filters.has_position:
+        return Origin(filters.lat, filters.lon, "", "device"), []
+    if not filters.near:
+        return None, []
+    found = GazetteerGeocoder().geocode(filters.near)
+    if found is None:
+        return None, closest_names(filters.near)
+    return Origin(found.latitude, found.longitude, found.raw["name"], found.raw["precision"]), []
+
+
+def exact_km(origin: Origin, latitude: float, longitude: float) -> float:
+    return geodesic((origin.latitude, origin.longitude), (latitude, longitude)).km
+
+
+def _within_radius(index: FacetIndex, origin: Origin, approximate, radius: int) -> int:
+    """Services within `radius` km; the ellipsoid decides near the edge."""
+    inside = []
+    for km, position in approximate:
+        if km <= radius * 0.99:
+            inside.append(position)
+        elif km <= radius * 1.01:
+            latitude, longitude = index.coordinates[position]
+            if exact_km(origin, latitude, longitude) <= radius:
+                inside.append(position)
+    return bits_of(inside)
+
+
 # --------------------------------------------------------------- the result
 
 
@@ -213,12 +299,17 @@ class SearchPage:
     total: int
     services: list[ServiceSummary]
     index: FacetIndex
+    origin: Origin | None = None
     facets: dict[str, list[FacetOption]] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    @property
+    def has_coordinates(self) -> bool:
+        return any(s.latitude is not None for s in self.services)
 
 
 def normalise_filters(filters: SearchFilters, index: FacetIndex) -> SearchFilters:
@@ -266,9 +357,12 @@ def search_services(
     locale: str = "lv",
     now: datetime | None = None,
     with_facets: bool = True,
+    origin: Origin | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> SearchPage:
     """One page of services matching `filters`, best matches first (name
-    matches before description matches), then by name; with facet counts."""
+    matches before description matches), then by name; nearest first when
+    an `origin` is given; with facet counts."""
     now = now or datetime.now(timezone.utc)
     backend = full_text_backend(session)
     index = facet_index(session, backend.key)
@@ -283,6 +377,9 @@ def search_services(
         return open_cache[0]
 
     selections = _selections(filters, index, open_bits)
+    approximate = index.approximate_distances(origin.latitude, origin.longitude) if origin else []
+    if origin and filters.radius:
+        selections["radius"] = _within_radius(index, origin, approximate, filters.radius)
     allowed = _intersect(index.all_bits, selections)
     found = in_names = index.all_bits
     for term in terms:
@@ -290,24 +387,33 @@ def search_services(
         in_names &= index.term_matches(term, True, lambda t, n: backend.matching_keys(session, t, n))
     matching = found & allowed
     total = matching.bit_count()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = max(1, math.ceil(total / page_size))
     if filters.page > pages:
         filters = replace(filters, page=pages)
-    start = (filters.page - 1) * PAGE_SIZE
+    start = (filters.page - 1) * page_size
 
-    # Order: services whose own or centre's name has every word first, then
-    # the other matches; each tier by name (positions are in name order).
-    first_tier = matching & in_names if terms else matching
-    later_tier = matching & ~first_tier
-    first_count = first_tier.bit_count()
-    in_page = index.positions(first_tier, start, PAGE_SIZE)
-    if len(in_page) < PAGE_SIZE:
-        in_page += index.positions(
-            later_tier, max(0, start - first_count), PAGE_SIZE - len(in_page)
-        )
+    if origin:
+        in_page = _nearest_first(index, matching, approximate, start, page_size)
+    else:
+        # Services whose own or centre's name has every word first, then the
+        # other matches; each tier by name (positions are in name order).
+        first_tier = matching & in_names if terms else matching
+        later_tier = matching & ~first_tier
+        first_count = first_tier.bit_count()
+        in_page = index.positions(first_tier, start, page_size)
+        if len(in_page) < page_size:
+            in_page += index.positions(
+                later_tier, max(0, start - first_count), page_size - len(in_page)
+            )
     services = summarise_services(session, [index.service_ids[p] for p in in_page], index)
+    if origin:
+        for summary in services:
+            if summary.latitude is not None:
+                summary.distance_km = exact_km(origin, summary.latitude, summary.longitude)
+        # The page in exact (ellipsoid) order; services without coordinates last.
+        services.sort(key=lambda s: (s.distance_km is None, s.distance_km or 0.0))
 
-    result = SearchPage(filters=filters, total=total, services=services, index=index)
+    result = SearchPage(filters=filters, total=total, services=services, index=index, origin=origin)
     if with_facets:
         result.facets = _facets(filters, index, found, selections, locale)
         result.flag_counts = {
@@ -318,6 +424,21 @@ def search_services(
             "open": (_intersect(found, selections, "open") & open_bits()).bit_count(),
         }
     return result
+
+
+def _nearest_first(index: FacetIndex, matching: int, approximate, start: int, count: int) -> list[int]:
+    """Positions of matching services by distance (a fast flat-earth estimate,
+    within a fraction of a per cent at these distances), then those without
+    coordinates by name."""
+    allowed = matching.to_bytes(len(index.service_ids) // 8 + 1, "little")
+    nearest = sorted(
+        (km, position) for km, position in approximate if allowed[position >> 3] >> (position & 7) & 1
+    )
+    in_page = [position for _, position in nearest[start : start + count]]
+    if len(in_page) < count:
+        unplaced = matching & ~index.located_bits
+        in_page += index.positions(unplaced, max(0, start - len(nearest)), count - len(in_page))
+    return in_page
 
 
 @dataclass
@@ -337,6 +458,10 @@ class ServiceSummary:
     location_ids: list[str] = field(default_factory=list)
     own_schedules: list[Schedule] = field(default_factory=list)
     location_schedules: list[Schedule] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    precision: str | None = None
+    distance_km: float | None = None
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -370,14 +495,18 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
             summary = summaries[service_id]
             (summary.types if term.taxonomy == "service-type" else summary.groups).append(term)
     by_location: dict[str, list[ServiceSummary]] = {}
-    for service_id, location_id, city, municipality, country in session.execute(
+    for service_id, location_id, city, municipality, country, latitude, longitude, precision in session.execute(
         select(
             ServiceAtLocation.service_id,
             ServiceAtLocation.location_id,
             Address.city,
             Address.municipality,
             Address.country,
+            Location.latitude,
+            Location.longitude,
+            Location.geocode_precision,
         )
+        .join(Location, Location.id == ServiceAtLocation.location_id)
         .outerjoin(Address, Address.location_id == ServiceAtLocation.location_id)
         .where(ServiceAtLocation.service_id.in_(service_ids))
         .order_by(ServiceAtLocation.service_id, ServiceAtLocation.id, Address.id)
@@ -385,6 +514,8 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
         summary = summaries[service_id]
         if not summary.location_ids and country:
             summary.city, summary.municipality, summary.country = city, municipality, country
+        if summary.latitude is None and latitude is not None:
+            summary.latitude, summary.longitude, summary.precision = latitude, longitude, precision
         if location_id not in summary.location_ids:
             summary.location_ids.append(location_id)
             by_location.setdefault(location_id, []).append(summary)

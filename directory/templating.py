@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from babel.dates import get_day_names
+from babel.units import format_unit
 from flask import Flask
-from flask_babel import format_date, format_decimal, format_time, get_locale
+from flask_babel import format_date, format_decimal, format_time, get_locale, gettext
 
 from .models import WEEKDAYS
 
@@ -23,6 +24,20 @@ def format_number(value: int) -> str:
     return format_decimal(value)
 
 
+def format_distance(km: float, approximate: bool = False) -> str:
+    """'850 m', '4,2 km', '37 km' in the visitor's locale; for a place known
+    only to its town, 'about 37 km' or 'under 1 km'."""
+    locale = get_locale()
+    if approximate:
+        if km < 1:
+            return gettext("under %(distance)s", distance=format_unit(1, "length-kilometer", length="short", locale=locale))
+        return gettext("about %(distance)s", distance=format_unit(round(km), "length-kilometer", length="short", locale=locale))
+    if km < 1:
+        return format_unit(round(km * 1000, -1), "length-meter", length="short", locale=locale)
+    value = round(km, 1) if km < 10 else round(km)
+    return format_unit(value, "length-kilometer", length="short", locale=locale)
+
+
 def language_name(code: str) -> str:
     """A language's name in the visitor's language: 'latviešu', 'Lithuanian'…"""
     name = get_locale().languages.get(code, code)
@@ -37,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(country_name)
     app.add_template_filter(weekday_name)
     app.add_template_filter(language_name)
+    app.add_template_filter(format_distance, "distance")
     app.add_template_filter(format_number, "number")
     app.add_template_filter(lambda t: format_time(t, "short") if t else "", "time")
     app.add_template_filter(lambda d: format_date(d, "long") if d else "", "date")

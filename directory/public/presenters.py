@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ..opening_hours import OpenStatus, opening_status
 from ..facets import FacetIndex
 from ..search import SearchFilters, SearchPage, ServiceSummary
-from ..templating import country_name, language_name
+from ..templating import country_name, format_distance, language_name
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ def search_chips(filters: SearchFilters, vocabulary: FacetIndex, locale: str) ->
         labels.append(("group", vocabulary.groups[filters.group].label(locale)))
     if filters.language:
         labels.append(("language", language_name(filters.language)))
+    if filters.has_position:
+        labels.append(("near", _("Near my location")))
+    elif filters.near:
+        labels.append(("near", _("Near %(place)s", place=filters.near)))
+    if filters.radius and filters.wants_distance:
+        labels.append(("radius", _("Within %(distance)s", distance=format_distance(filters.radius))))
     flag_labels = {
         "free": _("Free of charge"),
         "wheelchair": _("Wheelchair accessible"),
@@ -42,17 +48,34 @@ def search_chips(filters: SearchFilters, vocabulary: FacetIndex, locale: str) ->
     for flag, label in flag_labels.items():
         if getattr(filters, flag):
             labels.append((flag, label))
-    empty = {"q": "", "place": "", "type": "", "group": "", "language": ""}
+    removals = {
+        "q": {"q": ""}, "place": {"place": ""}, "type": {"type": ""}, "group": {"group": ""},
+        "language": {"language": ""}, "radius": {"radius": 0},
+        "near": {"near": "", "lat": None, "lon": None, "radius": 0},
+        **{flag: {flag: False} for flag in flag_labels},
+    }
     return [
-        Chip(
-            label,
-            url_for(
-                "public.home",
-                **filters.to_args(page=1, **{name: False if name in flag_labels else empty[name]}),
-            ),
-        )
+        Chip(label, url_for("public.home", **filters.to_args(page=1, **removals[name])))
         for name, label in labels
     ]
+
+
+def map_markers(result: SearchPage) -> list[dict]:
+    """One marker per place on the map, listing the services found there."""
+    markers: dict[tuple[float, float], dict] = {}
+    for summary in result.services:
+        if summary.latitude is None:
+            continue
+        marker = markers.setdefault(
+            (summary.latitude, summary.longitude),
+            {"lat": summary.latitude, "lon": summary.longitude, "approximate": summary.precision != "address",
+             "services": []},
+        )
+        marker["services"].append(
+            {"name": summary.name, "centre": summary.centre_name,
+             "url": url_for("public.centre", slug=summary.centre_slug) + f"#service-{summary.id}"}
+        )
+    return list(markers.values())
 
 
 def service_place(summary: ServiceSummary) -> str:

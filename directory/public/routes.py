@@ -52,9 +52,8 @@ def home():
         # address of the same search, which is the one worth sharing.
         return redirect(url_for("public.home", **filters.to_args()))
     now = datetime.now(timezone.utc)
-    result = search.search_services(
-        db.session, filters, locale=g.lang, now=now
-    )
+    origin, suggestions = search.resolve_origin(filters)
+    result = search.search_services(db.session, filters, locale=g.lang, now=now, origin=origin)
     places, statuses = presenters.result_details(result, now)
     context = dict(
         result=result,
@@ -62,6 +61,8 @@ def home():
         chips=presenters.search_chips(result.filters, result.index, g.lang),
         places=places,
         statuses=statuses,
+        near_suggestions=suggestions,
+        radii=search.SearchFilters.RADII,
         page_size=search.PAGE_SIZE,
         max_query_length=search.MAX_QUERY_LENGTH,
     )
@@ -72,6 +73,25 @@ def home():
     response = make_response(body)
     response.vary.add("HX-Request")
     return response
+
+
+@bp.get("/map")
+def results_map():
+    """The current search on a map (Leaflet is loaded on this page only),
+    with the same results as a list for those without the map."""
+    filters = search.parse_filters(request.args)
+    origin, suggestions = search.resolve_origin(filters)
+    result = search.search_services(
+        db.session, filters, locale=g.lang, origin=origin, page_size=search.MAP_LIMIT, with_facets=False
+    )
+    return render_template(
+        "public/map.html",
+        result=result,
+        filters=result.filters,
+        places=presenters.result_details(result, datetime.now(timezone.utc))[0],
+        markers=presenters.map_markers(result),
+        map_limit=search.MAP_LIMIT,
+    )
 
 
 @bp.get("/centres/")

@@ -31,6 +31,12 @@
     if (status && heading) status.textContent = heading.textContent;
     var q = document.getElementById("q");
     if (q && document.activeElement !== q) q.value = results.getAttribute("data-q") || "";
+    var near = document.getElementById("near");
+    if (near && document.activeElement !== near) near.value = results.getAttribute("data-near") || "";
+    ["lat", "lon"].forEach(function (name) {
+      var input = document.getElementById(name);
+      if (input) input.value = results.getAttribute("data-" + name) || "";
+    });
   });
 
   /* The filters are redrawn with fresh counts after each search: keep the
@@ -57,6 +63,30 @@
       if (params[name] === "") delete params[name];
     });
   });
+
+  /* "Use my location": the browser's position instead of a typed place. */
+  var locate = document.getElementById("use-my-location");
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (position) {
+        document.getElementById("lat").value = position.coords.latitude.toFixed(5);
+        document.getElementById("lon").value = position.coords.longitude.toFixed(5);
+        document.getElementById("near").value = "";
+        var form = document.getElementById("search-form");
+        if (window.htmx) window.htmx.trigger(form, "submit"); else form.submit();
+      }, function () {
+        document.getElementById("location-status").textContent = locate.getAttribute("data-error");
+      }, { timeout: 10000, maximumAge: 600000 });
+    });
+  }
+  var nearInput = document.getElementById("near");
+  if (nearInput) {
+    nearInput.addEventListener("input", function () {
+      document.getElementById("lat").value = "";
+      document.getElementById("lon").value = "";
+    });
+  }
 
   /* htmx pushed a new address: the language links keep the new query. */
   document.addEventListener("htmx:pushedIntoHistory", function () {

@@ -137,3 +137,46 @@ def test_keyboard_only_search(page, live_server):
     assert outline not in ("none", "")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Sociālās aprūpes un krīzes centrs “Vīgante”")
+
+
+def test_map_of_results_with_markers_and_popups(page, live_server):
+    page.goto(f"{live_server}/lv/?near=Daugavpils&radius=25")
+    page.locator(".map-link a").click()
+    expect(page).to_have_url(re.compile(r"/lv/map\?near=Daugavpils&radius=25$"))
+    markers = page.locator(".leaflet-marker-icon")
+    expect(markers.first).to_be_visible()
+    assert markers.count() >= 2
+    markers.first.click()
+    popup_link = page.locator(".leaflet-popup-content a").first
+    expect(popup_link).to_be_visible()
+    assert "/lv/centres/" in popup_link.get_attribute("href")
+    # No tiles can load here (no network): the page says so and the list stays.
+    expect(page.locator(".notice", has_text="Kartes fonu neizdevās ielādēt")).to_be_visible()
+    assert page.locator(".result").count() >= 2
+
+
+def test_near_search_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    page.goto(f"{live_server}/lv/")
+    expect(page.locator("#use-my-location")).to_be_hidden()
+    page.locator("#near").fill("daugavpils")
+    page.locator("#radius").select_option("10")
+    page.locator("#search-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/lv/\?near=daugavpils&radius=10$"))
+    assert "Dienas centrs “Saskarsme”" in result_names(page)
+    assert "Higiēnas centri" not in result_names(page)
+    expect(page.locator(".result .distance").first).to_contain_text("km")
+
+
+def test_use_my_location(browser, live_server):
+    context = browser.new_context(
+        geolocation={"latitude": 55.8714, "longitude": 26.5161}, permissions=["geolocation"], locale="lv-LV"
+    )
+    page = context.new_page()
+    page.goto(f"{live_server}/lv/")
+    page.locator("#radius").select_option("10")
+    page.locator("#use-my-location").click()
+    expect(page).to_have_url(re.compile(r"lat=55\.8714.*lon=26\.5161"))
+    expect(page.locator(".origin-note")).to_have_text("Vispirms tuvākie jūsu atrašanās vietai.")
+    assert "Dienas centrs “Saskarsme”" in result_names(page)
+    context.close()
