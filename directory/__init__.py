@@ -13,7 +13,7 @@ from flask import Flask
 from whitenoise import WhiteNoise
 
 from . import cli, errors, geocoding, i18n, templating
-from .extensions import babel, compress, csrf, db, migrate, static_digest
+from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
 from .search import include_in_autogenerate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -47,20 +47,51 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     compress.init_app(app)
     static_digest.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
     i18n.init_app(app, babel)
     errors.init_app(app)
     templating.init_app(app)
     geocoding.init_app(app)
     cli.init_app(app)
 
+    from .admin import routes as admin_routes
+    from .auth import routes as auth_routes
+    from .manage import routes as manage_routes
     from .ops import routes as ops_routes
     from .public import routes as public_routes
 
     app.register_blueprint(public_routes.root)
     app.register_blueprint(public_routes.bp)
+    app.register_blueprint(auth_routes.bp)
+    app.register_blueprint(manage_routes.bp)
+    app.register_blueprint(admin_routes.bp)
     app.register_blueprint(ops_routes.bp)
     _serve_static_files(app)
     return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask import g, redirect, request, url_for
+    from flask_babel import lazy_gettext
+
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def to_login():
+        from flask import flash
+
+        flash(login_manager.login_message, "info")
+        lang = getattr(g, "lang", None) or app.config["BABEL_DEFAULT_LOCALE"]
+        return redirect(url_for("auth.login", lang_code=lang, next=request.full_path.rstrip("?")))
 
 
 # Names made by `flask digest compile`: name-<md5>.ext, safe to cache for a year.

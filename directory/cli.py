@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .accounts import MIN_PASSWORD_LENGTH, create_admin, find_user
+from .audit import record
 from .extensions import db
+from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
 from .models import Location
 from .seeding import database_is_empty, seed_starter_data
@@ -60,6 +63,35 @@ def geocode_command(redo_all: bool) -> None:
     )
 
 
+@click.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option(confirmation_prompt=True)
+@with_appcontext
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Make an administrator account (the first one, or another)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
+    if find_user(db.session, email) is not None:
+        raise click.BadParameter("an account with this e-mail exists", param_hint="email")
+    user = create_admin(db.session, email=email, name=name, password=password)
+    record(db.session, "create-admin", None, "user", None, email=user.email)
+    db.session.commit()
+    click.echo(f"Administrator {user.email} created.")
+
+
+@click.command("send-mail")
+@with_appcontext
+def send_mail_command() -> None:
+    """Send the e-mails waiting in the outbox (needs MAIL_SERVER)."""
+    if not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException("MAIL_SERVER is not configured; messages stay in the outbox and the log.")
+    sent, failed = send_pending(db.session)
+    click.echo(f"{sent} sent, {failed} failed.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(geocode_command)
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(send_mail_command)

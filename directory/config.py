@@ -14,6 +14,32 @@ SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Set both to True behind HTTPS (FLASK_SESSION_COOKIE_SECURE=true).
+SESSION_COOKIE_SECURE = False
+REMEMBER_COOKIE_SECURE = False
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14  # seconds
+
+# Rate limits (Flask-Limiter). Counters in RATELIMIT_STORAGE_URI: memory://
+# for one process; redis://host:6379 when several processes or machines serve.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+SIGNUP_RATE_LIMIT = "5 per minute;20 per hour"
+REPORT_RATE_LIMIT = "5 per minute;20 per hour"
+
+# E-mail: always written to the outbox table and the log; sent by SMTP with
+# `flask --app directory send-mail` when MAIL_SERVER is set.
+MAIL_SERVER = None
+MAIL_PORT = 587
+MAIL_USE_TLS = True
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_SENDER = "noreply@localhost"
+
+# Listings not confirmed for this many days are flagged "may be out of date".
+STALE_AFTER_DAYS = 365
 
 # Seed an empty database with the starter data when `flask seed --if-empty` runs.
 STARTER_DATA_DIR = None  # None: the starter_data folder shipped in the package

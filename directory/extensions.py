@@ -2,6 +2,9 @@
 
 from flask_babel import Babel
 from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_static_digest import FlaskStaticDigest
@@ -30,3 +33,7 @@ babel = Babel()
 csrf = CSRFProtect()
 compress = Compress()  # gzip / brotli for pages and fragments
 static_digest = FlaskStaticDigest()  # static_url_for(): fingerprinted file names
+login_manager = LoginManager()
+# Counters live in RATELIMIT_STORAGE_URI (memory:// for one process; e.g.
+# redis://… when several processes or machines serve).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

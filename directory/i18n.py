@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, request, url_for
 from flask_babel import Babel
 
 
@@ -37,6 +37,26 @@ def url_in_language(lang: str, external: bool = False) -> str:
         query = request.query_string.decode("utf-8", "replace")
         return f"{url}?{query}" if query else url
     return url_for("public.home", lang_code=lang, _external=external)
+
+
+def localized_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
+    """A blueprint whose every URL starts with /<lang>/: the language comes
+    from the URL, and url_for() keeps the current one."""
+    bp = Blueprint(name, import_name, url_prefix="/<lang_code>" + url_prefix)
+
+    @bp.url_value_preprocessor
+    def pull_language(endpoint, values):
+        lang = (values or {}).pop("lang_code", None)
+        if lang not in supported_languages():
+            abort(404, "Unknown language prefix")
+        g.lang = lang
+
+    @bp.url_defaults
+    def add_language(endpoint, values):
+        if "lang_code" not in values and getattr(g, "lang", None):
+            values["lang_code"] = g.lang
+
+    return bp
 
 
 def init_app(app: Flask, babel: Babel) -> None:

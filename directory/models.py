@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from flask_login import UserMixin
+
 from .extensions import db
 
 ID = String(36)
@@ -92,10 +94,16 @@ class Organization(Sourced, db.Model):
     )
     # The language the organization's own texts are written in.
     text_language: Mapped[str] = mapped_column(String(8), default="lv")
+    # "published", or "pending" while a new organization waits for an admin.
+    status: Mapped[str] = mapped_column(String(20), default="published", server_default="published")
+    # Optimistic locking: a save based on an older version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     parent: Mapped[Organization | None] = relationship(
         remote_side="Organization.id", back_populates="children"
@@ -152,6 +160,9 @@ class Service(Sourced, db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     taxonomy_terms: Mapped[list[TaxonomyTerm]] = relationship(
@@ -206,6 +217,9 @@ class Location(Sourced, db.Model):
     geocoded_query: Mapped[str | None] = mapped_column(String(500))
     # None: the listing does not say.
     wheelchair_accessible: Mapped[bool | None] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     organization: Mapped[Organization] = relationship(back_populates="locations")
     addresses: Mapped[list[Address]] = relationship(
@@ -452,3 +466,131 @@ class TaxonomyTermLabel(db.Model):
     name: Mapped[str] = mapped_column(String(300))
 
     term: Mapped[TaxonomyTerm] = relationship(back_populates="labels")
+
+
+# ------------------------------------------------------------ accounts
+
+ROLES = ("admin", "editor", "social_worker")
+
+organization_editor = Table(
+    "organization_editor",
+    db.metadata,
+    Column("user_id", Integer, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    Column("organization_id", ID, ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """Someone who signs in: an admin, a centre editor or a social worker."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    # "pending" until an admin approves the sign-up request, then "active";
+    # "disabled" keeps the record (and its history) but refuses sign-in.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # What the person wrote when asking for an account (their centre, their office).
+    request_note: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="lv")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organizations: Mapped[list[Organization]] = relationship(
+        secondary=organization_editor, order_by="Organization.name"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: only active accounts sign in
+        return self.status == "active"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.is_active
+
+    def may_edit(self, organization: Organization) -> bool:
+        """Admins edit everything; an editor only the organizations linked to them."""
+        if not self.is_active:
+            return False
+        if self.role == "admin":
+            return True
+        return self.role == "editor" and any(o.id == organization.id for o in self.organizations)
+
+
+class Revision(db.Model):
+    """One saved change: who, when, and each field before and after."""
+
+    __tablename__ = "revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="SET NULL"), index=True
+    )
+    entity_type: Mapped[str] = mapped_column(String(40))  # organization, location, service
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # create, update, retire, verify, revert
+    # {"field": [before, after], …} as JSON text
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    reverted_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("revision.id"))
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    organization: Mapped[Organization | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """What happened, for admins: sign-ins, approvals, edits, reverts, views."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """An e-mail to send: written here first, sent by SMTP when configured."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+PROBLEM_KINDS = ("address", "closed", "hours", "other")
+
+
+class ProblemReport(db.Model):
+    """A resident's note that a listing is wrong."""
+
+    __tablename__ = "problem_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved
+    resolved_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organization: Mapped[Organization] = relationship()
+    resolved_by: Mapped[User | None] = relationship()

@@ -49,6 +49,7 @@ def weekday_name(byday: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(country_name)
     app.add_template_filter(weekday_name)
     app.add_template_filter(language_name)

@@ -80,3 +80,51 @@ def runner(app):
 
 def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+# ------------------------------------------------------------- accounts
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(app, email, role, status="active", organizations=()):
+    """An account; `organizations` are slugs the user edits."""
+    from directory.accounts import set_password
+    from directory.models import Organization, User
+
+    with app.app_context():
+        user = User(email=email, name=email.split("@")[0].title(), role=role, status=status)
+        set_password(user, PASSWORD)
+        for slug in organizations:
+            user.organizations.append(db.session.scalar(db.select(Organization).where(Organization.slug == slug)))
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def csrf_token(client, url):
+    """The CSRF token of the form on `url`, as a browser would send it."""
+    page = soup(client.get(url))
+    field = page.select_one('input[name="csrf_token"]')
+    assert field is not None, f"no CSRF token on {url}"
+    return field["value"]
+
+
+def login(client, email, password=PASSWORD, lang="lv"):
+    token = csrf_token(client, f"/{lang}/account/login")
+    return client.post(
+        f"/{lang}/account/login",
+        data={"csrf_token": token, "email": email, "password": password},
+    )
+
+
+@pytest.fixture
+def accounts(seeded_app):
+    """One account of each kind; the editor edits Saskarsme only."""
+    return {
+        "admin": make_user(seeded_app, "admin@example.lv", "admin"),
+        "editor": make_user(seeded_app, "editor@example.lv", "editor", organizations=["saskarsme"]),
+        "other_editor": make_user(seeded_app, "other@example.lv", "editor", organizations=["vigante"]),
+        "social_worker": make_user(seeded_app, "worker@example.lv", "social_worker"),
+        "pending": make_user(seeded_app, "pending@example.lv", "editor", status="pending"),
+    }

@@ -12,26 +12,12 @@ from ..extensions import db
 from . import presenters
 
 root = Blueprint("root", __name__)
-bp = Blueprint("public", __name__, url_prefix="/<lang_code>")
+bp = i18n.localized_blueprint("public", __name__)
 
 
 @root.get("/")
 def language_root():
     return redirect(url_for("public.home", lang_code=i18n.negotiated_language()))
-
-
-@bp.url_value_preprocessor
-def pull_language(endpoint, values):
-    lang = (values or {}).pop("lang_code", None)
-    if lang not in i18n.supported_languages():
-        abort(404, "Unknown language prefix")
-    g.lang = lang
-
-
-@bp.url_defaults
-def add_language(endpoint, values):
-    if "lang_code" not in values and getattr(g, "lang", None):
-        values["lang_code"] = g.lang
 
 
 def wants_fragment() -> bool:

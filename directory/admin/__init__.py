@@ -1,0 +1,1 @@
+"""Administrators: accounts, editors, taxonomy, review queue, audit log: /<lang>/admin/."""

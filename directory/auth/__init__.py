@@ -1,0 +1,1 @@
+"""Signing in and out, sign-up requests, password reset."""

@@ -1,0 +1,1 @@
+"""Centre editors keep their own listings: /<lang>/manage/."""
