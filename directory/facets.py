@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from .models import (
     Address,
+    Organization,
     Language,
     Location,
     Schedule,
@@ -204,7 +205,8 @@ def build_facet_index(session: Session, key: tuple, full_text_key: str) -> Facet
     key_column = literal_column("service.rowid") if full_text_key == "rowid" else Service.id
     rows = session.execute(
         select(Service.id, key_column, Service.free_of_charge)
-        .where(Service.status == "active")
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(Service.status == "active", Organization.status == "published")
         .order_by(Service.name, Service.id)
     ).all()
     service_ids = [row[0] for row in rows]

@@ -4,7 +4,7 @@ with everything shown about it, and its weekly hours."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -49,7 +49,7 @@ def list_centres(session: Session) -> list[Organization]:
     only operate centres (a municipality) are not centres themselves."""
     query = (
         select(Organization)
-        .where(Organization.services.any())
+        .where(Organization.services.any(Service.status == "active"), Organization.status == "published")
         .options(
             selectinload(Organization.locations).selectinload(Location.addresses),
             selectinload(Organization.services)
@@ -65,7 +65,12 @@ def list_centres(session: Session) -> list[Organization]:
 
 
 def get_centre(session: Session, slug: str) -> Organization | None:
-    query = select(Organization).where(Organization.slug == slug).options(*_CENTRE_LOADS)
+    """A published organization; one waiting for review is not public yet."""
+    query = (
+        select(Organization)
+        .where(Organization.slug == slug, Organization.status == "published")
+        .options(*_CENTRE_LOADS)
+    )
     return session.scalars(query).first()
 
 
@@ -109,3 +114,13 @@ def centre_schedules(org: Organization) -> list[Schedule]:
         schedules.extend(location.schedules)
     return schedules
 
+
+
+def verification_state(last_verified: date | None, today: date, stale_after_days: int) -> str:
+    """"unverified" (never confirmed by the centre), "stale" (confirmed more
+    than `stale_after_days` ago: may be out of date) or "verified"."""
+    if last_verified is None:
+        return "unverified"
+    if (today - last_verified).days > stale_after_days:
+        return "stale"
+    return "verified"

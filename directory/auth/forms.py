@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from ..accounts import MIN_PASSWORD_LENGTH
@@ -33,8 +33,8 @@ class SignupForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(REQUIRED), Email(VALID_EMAIL), Length(max=254)])
     role = RadioField(
         _l("I work as"),
-        choices=[("editor", _l("staff of a service centre (I keep its listing up to date)")),
-                 ("social_worker", _l("a social worker (I refer clients)"))],
+        choices=[SelectChoice("editor", _l("staff of a service centre (I keep its listing up to date)")),
+                 SelectChoice("social_worker", _l("a social worker (I refer clients)"))],
         validators=[InputRequired(_l("Choose one."))],
     )
     note = TextAreaField(

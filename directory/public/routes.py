@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from jinja2_fragments.flask import render_blocks
 
-from .. import i18n, listings, search
-from ..extensions import db
+from .. import i18n, listings, reports, search
+from ..extensions import db, limiter
 from . import presenters
+from .forms import ProblemReportForm
 
 root = Blueprint("root", __name__)
 bp = i18n.localized_blueprint("public", __name__)
@@ -88,14 +90,41 @@ def centres():
 
 @bp.get("/centres/<slug>")
 def centre(slug: str):
+    return render_centre(published_centre(slug), ProblemReportForm())
+
+
+@bp.post("/centres/<slug>/report")
+@limiter.limit(lambda: current_app.config["REPORT_RATE_LIMIT"])
+def report_problem(slug: str):
+    """A resident says a listing is wrong; no account needed."""
+    org = published_centre(slug)
+    form = ProblemReportForm()
+    if not form.validate_on_submit():
+        return render_centre(org, form), 400
+    reports.file_report(db.session, org, form.kind.data, form.comment.data)
+    db.session.commit()
+    flash(_("Thank you. The centre and the directory's administrators will check it."), "info")
+    return redirect(url_for("public.centre", slug=slug) + "#report")
+
+
+def published_centre(slug: str):
     org = listings.get_centre(db.session, slug)
     if org is None:
         abort(404, "No centre with this address")
+    return org
+
+
+def render_centre(org, report_form: ProblemReportForm) -> str:
     return render_template(
         "public/centre.html",
         org=org,
+        services=[s for s in org.services if s.status == "active"],
         phones=listings.centre_phones(org),
         hours=listings.weekly_hours(listings.centre_schedules(org)),
+        verification=listings.verification_state(
+            org.last_verified, date.today(), current_app.config["STALE_AFTER_DAYS"]
+        ),
+        report_form=report_form,
     )
 
 
