@@ -73,12 +73,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_login(app: Flask) -> None:
     from flask import g, redirect, request, url_for
-    from flask_babel import lazy_gettext
+    from flask_babel import lazy_gettext as _l
 
     from .models import User
 
     login_manager.init_app(app)
-    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
