@@ -175,3 +175,22 @@ def test_centres_page_lists_every_starter_centre(client):
     # Operators that run no service of their own are not centres.
     assert "Biržu rajona pašvaldības administrācija" not in page.select_one(".centre-list").text
     assert soup(client.get("/lv/")).select_one('.site-nav a[href="/lv/centres/"]')
+
+
+def test_hours_given_for_a_service_show_with_that_service(seeded_app):
+    from datetime import time
+
+    from sqlalchemy import select
+
+    from directory.extensions import db
+    from directory.models import Schedule, Service
+
+    with seeded_app.app_context():
+        service = db.session.scalar(select(Service).where(Service.name == "Kanisterapija bērniem"))
+        service.schedules.append(Schedule(byday="TU", opens_at=time(10), closes_at=time(12)))
+        db.session.commit()
+    page = soup(seeded_app.test_client().get("/en/centres/daugavpils-dienas-aprupes-centrs"))
+    hours = page.select_one(".service-hours").get_text(" ", strip=True)
+    assert "Tuesday" in hours and "10:00" in hours and "12:00" in hours
+    # No "not yet provided" for the centre as a whole: the hours are given per service.
+    assert page.select_one("dd.hours") is None

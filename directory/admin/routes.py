@@ -1,26 +1,364 @@
-"""/<lang>/admin/: the administrators' pages."""
+"""/<lang>/admin/: the administrators' pages. Thin views: the queries and the
+changes are in directory/administration.py; every POST goes through a
+Flask-WTF form (CSRF), is written to the audit log there and ends with a
+translated message."""
 
 from __future__ import annotations
 
-from flask import render_template
-from sqlalchemy import select
+from collections.abc import Callable
+from datetime import datetime, timezone
 
-from .. import i18n
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from .. import administration, i18n
+from ..auth.routes import safe_next
 from ..extensions import db
-from ..models import User
 from ..permissions import role_required
+from . import forms
+from .forms import ActionForm, AuditFilterForm, LinkOrganizationForm, NewTermForm, RoleForm, TermForm
 
 bp = i18n.localized_blueprint("admin", __name__, "/admin")
+
+
+@bp.context_processor
+def admin_context() -> dict:
+    return {
+        "role_labels": forms.ROLE_LABELS,
+        "status_labels": forms.STATUS_LABELS,
+        "organization_status_labels": forms.ORGANIZATION_STATUS_LABELS,
+        "problem_kind_labels": forms.PROBLEM_KIND_LABELS,
+        "report_status_labels": forms.REPORT_STATUS_LABELS,
+        "vocabulary_labels": forms.VOCABULARY_LABELS,
+        "language_labels": forms.LANGUAGE_LABELS,
+        "label_locales": administration.LABEL_LOCALES,
+        "format_datetime": format_datetime,
+        "iso_datetime": _iso_datetime,
+        "organization_place": administration.organization_place,
+    }
+
+
+def _iso_datetime(value: datetime) -> str:
+    """For <time datetime>: stored times are UTC (SQLite returns them naive)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat(timespec="seconds")
+
+
+def _act(change: Callable[[], object], success: str, default_url: str):
+    """Run one change from a button: commit and say so, or roll back and say
+    why not; then back to the page the button was on."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        change()
+    except administration.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(success, "info")
+    return redirect(safe_next(form.next.data) or default_url)
+
+
+def _me():
+    """The signed-in admin itself, not the proxy: it is stored in relationships."""
+    return current_user._get_current_object()
+
+
+def _or_404(record, what: str):
+    if record is None:
+        abort(404, f"No {what} with this id")
+    return record
+
+
+# ---------------------------------------------------------------- index
 
 
 @bp.get("/")
 @role_required("admin")
 def index():
-    return render_template("admin/index.html")
+    return render_template("admin/index.html", counts=administration.counts(db.session))
+
+
+# ---------------------------------------------------------------- accounts
 
 
 @bp.get("/accounts")
 @role_required("admin")
 def accounts():
-    users = db.session.scalars(select(User).order_by(User.status.desc(), User.created_at)).all()
-    return render_template("admin/accounts.html", users=users)
+    return render_template("admin/accounts.html", lists=administration.list_accounts(db.session))
+
+
+def _render_account(user, role_form=None, link_form=None, status=200):
+    if role_form is None:
+        role_form = RoleForm(formdata=None, data={"role": user.role})
+    linkable = administration.linkable_organizations(db.session, user) if user.role == "editor" else []
+    if link_form is None:
+        link_form = LinkOrganizationForm(formdata=None)
+    link_form.organization.choices = _organization_choices(linkable)
+    return render_template(
+        "admin/account.html", user=user, role_form=role_form, link_form=link_form, linkable=linkable
+    ), status
+
+
+def _organization_choices(organizations) -> list[SelectChoice]:
+    choices = []
+    for org in organizations:
+        place = administration.organization_place(org)
+        label = f"{org.name} ({place})" if place else org.name
+        if org.status == "pending":
+            label = f"{label} · {forms.ORGANIZATION_STATUS_LABELS['pending']}"
+        choices.append(SelectChoice(org.id, label, render_kw={"lang": org.text_language}))
+    return choices
+
+
+@bp.get("/accounts/<int:user_id>")
+@role_required("admin")
+def account(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    return _render_account(user)
+
+
+@bp.post("/accounts/<int:user_id>/approve")
+@role_required("admin")
+def approve_account(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    name = user.name
+    return _act(
+        lambda: administration.approve_account(
+            db.session, user, _me(),
+            sign_in_url=lambda lang: url_for("auth.login", lang_code=lang, _external=True),
+        ),
+        _("Account approved: %(name)s. An e-mail tells them they can sign in.", name=name),
+        url_for("admin.accounts"),
+    )
+
+
+@bp.post("/accounts/<int:user_id>/refuse")
+@role_required("admin")
+def refuse_account(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    name = user.name
+    return _act(
+        lambda: administration.refuse_account(db.session, user, _me()),
+        _("Request refused and deleted: %(name)s.", name=name),
+        url_for("admin.accounts"),
+    )
+
+
+@bp.post("/accounts/<int:user_id>/disable")
+@role_required("admin")
+def disable_account(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    return _act(
+        lambda: administration.disable_account(db.session, user, _me()),
+        _("Account disabled: %(name)s can no longer sign in.", name=user.name),
+        url_for("admin.accounts"),
+    )
+
+
+@bp.post("/accounts/<int:user_id>/enable")
+@role_required("admin")
+def enable_account(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    return _act(
+        lambda: administration.enable_account(db.session, user, _me()),
+        _("Account enabled: %(name)s can sign in again.", name=user.name),
+        url_for("admin.accounts"),
+    )
+
+
+@bp.post("/accounts/<int:user_id>/role")
+@role_required("admin")
+def change_role(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    form = RoleForm()
+    if not form.validate():
+        return _render_account(user, role_form=form, status=400 if form.csrf_token.errors else 200)
+    try:
+        changed = administration.change_role(db.session, user, _me(), form.role.data)
+    except administration.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        if changed:
+            flash(_("Role changed: %(name)s is now %(role)s.", name=user.name,
+                    role=forms.ROLE_LABELS[user.role]), "info")
+        else:
+            flash(_("Nothing changed."), "info")
+    return redirect(url_for("admin.account", user_id=user.id))
+
+
+@bp.post("/accounts/<int:user_id>/organizations")
+@role_required("admin")
+def link_organization(user_id: int):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    if user.role != "editor":
+        flash(_("Only centre editors can be linked to organizations."), "error")
+        return redirect(url_for("admin.account", user_id=user.id))
+    form = LinkOrganizationForm()
+    form.organization.choices = _organization_choices(administration.linkable_organizations(db.session, user))
+    if not form.validate():
+        return _render_account(user, link_form=form, status=400 if form.csrf_token.errors else 200)
+    organization = _or_404(administration.get_organization(db.session, form.organization.data), "organization")
+    try:
+        administration.link_organization(db.session, user, _me(), organization)
+    except administration.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s now edits %(organization)s.", name=user.name, organization=organization.name), "info")
+    return redirect(url_for("admin.account", user_id=user.id))
+
+
+@bp.post("/accounts/<int:user_id>/organizations/<organization_id>/remove")
+@role_required("admin")
+def unlink_organization(user_id: int, organization_id: str):
+    user = _or_404(administration.get_user(db.session, user_id), "account")
+    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    return _act(
+        lambda: administration.unlink_organization(db.session, user, _me(), organization),
+        _("%(name)s no longer edits %(organization)s.", name=user.name, organization=organization.name),
+        url_for("admin.account", user_id=user.id),
+    )
+
+
+# ---------------------------------------------------------------- review queue
+
+
+@bp.get("/review")
+@role_required("admin")
+def review():
+    organizations = administration.pending_organizations(db.session)
+    editors = {org.id: administration.editors_of(db.session, org) for org in organizations}
+    return render_template("admin/review.html", organizations=organizations, editors=editors)
+
+
+@bp.post("/review/<organization_id>/approve")
+@role_required("admin")
+def approve_organization(organization_id: str):
+    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    slug, name = organization.slug, organization.name
+    return _act(
+        lambda: administration.approve_organization(
+            db.session, organization, _me(),
+            centre_url=lambda lang: url_for("public.centre", lang_code=lang, slug=slug, _external=True),
+        ),
+        _("Published: %(name)s. Residents find it in the search now.", name=name),
+        url_for("admin.review"),
+    )
+
+
+@bp.post("/review/<organization_id>/reject")
+@role_required("admin")
+def reject_organization(organization_id: str):
+    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    name = organization.name
+    return _act(
+        lambda: administration.reject_organization(db.session, organization, _me()),
+        _("Rejected and deleted: %(name)s.", name=name),
+        url_for("admin.review"),
+    )
+
+
+# ---------------------------------------------------------------- taxonomy
+
+
+@bp.get("/taxonomy")
+@role_required("admin")
+def taxonomy():
+    return render_template("admin/taxonomy.html", vocabularies=administration.vocabularies(db.session))
+
+
+@bp.route("/taxonomy/terms/<term_id>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_term(term_id: str):
+    term = _or_404(administration.get_term(db.session, term_id), "term")
+    labels = administration.term_labels(term)
+    form = TermForm(data={**{f"label_{locale}": name for locale, name in labels.items()},
+                          "lt_catalogue_code": term.lt_catalogue_code or ""})
+    if form.validate_on_submit():
+        try:
+            changed = administration.update_term(
+                db.session, term, _me(), labels=form.labels(), lt_catalogue_code=form.lt_catalogue_code.data
+            )
+        except administration.Refused as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("Saved: %(name)s.", name=term.label(i18n.select_locale())), "info")
+            else:
+                flash(_("Nothing changed."), "info")
+            return redirect(url_for("admin.taxonomy", _anchor=f"term-{term.id}"))
+    return render_template("admin/term_form.html", form=form, term=term, taxonomy=term.taxonomy)
+
+
+@bp.route("/taxonomy/<taxonomy_code>/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_term(taxonomy_code: str):
+    taxonomy = _or_404(administration.get_taxonomy(db.session, taxonomy_code), "vocabulary")
+    form = NewTermForm()
+    if form.validate_on_submit():
+        if administration.term_code_taken(db.session, taxonomy, form.code.data):
+            form.code.errors.append(_("A term with this code already exists in this vocabulary."))
+        else:
+            try:
+                term = administration.add_term(
+                    db.session, taxonomy, _me(), code=form.code.data, labels=form.labels(),
+                    lt_catalogue_code=form.lt_catalogue_code.data,
+                )
+            except administration.Refused as refused:
+                db.session.rollback()
+                flash(str(refused), "error")
+            else:
+                db.session.commit()
+                flash(_("Added: %(name)s.", name=term.label(i18n.select_locale())), "info")
+                return redirect(url_for("admin.taxonomy", _anchor=f"term-{term.id}"))
+    return render_template("admin/term_form.html", form=form, term=None, taxonomy=taxonomy)
+
+
+# ---------------------------------------------------------------- audit log
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit_log():
+    actions = administration.audit_actions(db.session)
+    action = request.args.get("action", "")
+    if action not in actions:
+        action = ""
+    form = AuditFilterForm(formdata=None, data={"action": action})
+    form.action.choices = [SelectChoice("", _("All actions"))] + [SelectChoice(a, a) for a in actions]
+    result = administration.audit_page(db.session, administration.parse_page(request.args.get("page")), action)
+    return render_template(
+        "admin/audit.html", form=form, result=result, detail_text=administration.detail_text
+    )
+
+
+# ---------------------------------------------------------------- problem reports
+
+
+@bp.get("/reports")
+@role_required("admin")
+def reports():
+    return render_template("admin/reports.html", reports=administration.problem_reports(db.session))
+
+
+@bp.post("/reports/<int:report_id>/resolve")
+@role_required("admin")
+def resolve_report(report_id: int):
+    report = _or_404(administration.get_report(db.session, report_id), "report")
+    return _act(
+        lambda: administration.resolve_report(db.session, report, _me()),
+        _("Report marked resolved."),
+        url_for("admin.reports"),
+    )

@@ -1,17 +1,328 @@
-"""/<lang>/manage/: a centre editor's own organizations."""
+"""/<lang>/manage/: centre editors keep their own listings.
+
+Every view needs an editor or an admin, and every record is checked with
+`require_editor_of` (403 for another centre's editor, 404 for an unknown id).
+The views are thin: `directory.publishing` does the work. Every page works
+without JavaScript; with htmx, the "Add a row" buttons swap only their rows.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
+from typing import Any
 
-from .. import i18n
-from ..permissions import role_required
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from .. import i18n, publishing
+from ..extensions import db
+from ..models import Location, Organization, Revision, Service
+from ..permissions import require_editor_of, role_required
+from ..templating import country_name, language_name, weekday_name
+from .forms import FIELD_LABELS, STATUS_LABELS, LocationForm, OrganizationForm, ProposeForm, ServiceForm
 
 bp = i18n.localized_blueprint("manage", __name__, "/manage")
 
+EDITORS = ("editor", "admin")
+# Form buttons that only steer the form; never carried back from the conflict page.
+CONTROL_FIELDS = {"csrf_token", "version", "save", "back_to_form"}
+
+
+def wants_fragment() -> bool:
+    """An htmx request for part of a page; a history restore needs the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+# ------------------------------------------------------------ presenting values
+
+
+def _term_labels() -> dict[str, str]:
+    if "manage_term_labels" not in g:
+        g.manage_term_labels = {
+            term.code: term.label(g.lang)
+            for code in (publishing.SERVICE_TYPES, publishing.TARGET_GROUPS)
+            for term in publishing.taxonomy_terms(db.session, code)
+        }
+    return g.manage_term_labels
+
+
+def present(field: str, value: Any) -> list[str]:
+    """A field's value as lines of text for the history and the conflict page
+    (the template escapes them); [] when empty."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, bool):
+        return [_("Yes") if value else _("No")]
+    if field in ("service_types", "target_groups"):
+        labels = _term_labels()
+        return [labels.get(code, code) for code in value]
+    if field == "languages":
+        return [language_name(code) for code in value]
+    if field == "country":
+        return [country_name(value)]
+    if field == "status":
+        return [str(STATUS_LABELS.get(value, value))]
+    if field == "hours":
+        lines = []
+        for row in value:
+            line = f"{weekday_name(row['day'])} {row.get('opens') or ''}–{row.get('closes') or ''}"
+            if row.get("holidays"):
+                line += " · " + _("also on public holidays")
+            lines.append(line)
+        return lines
+    if field == "phones":
+        return [row["number"] + (f" ({row['description']})" if row.get("description") else "") for row in value]
+    return str(value).splitlines()
+
+
+def field_label(field: str) -> str:
+    return str(FIELD_LABELS.get(field, field))
+
+
+def when(moment) -> str:
+    return format_datetime(moment, "short") if moment else ""
+
+
+ACTION_LABELS = {
+    "create": lambda: _("created"),
+    "update": lambda: _("changed"),
+    "retire": lambda: _("retired"),
+    "verify": lambda: _("checked as still correct"),
+    "revert": lambda: _("undid a change"),
+}
+
+
+@bp.context_processor
+def manage_helpers() -> dict:
+    return {
+        "present": present,
+        "field_label": field_label,
+        "when": when,
+        "action_label": lambda action: ACTION_LABELS[action]() if action in ACTION_LABELS else action,
+        "is_stale": publishing.is_stale,
+        "decode_changes": publishing.decode_changes,
+    }
+
+
+# ------------------------------------------------------------ loading records
+
+
+def _organization(org_id: str) -> Organization:
+    return require_editor_of(db.session.get(Organization, org_id))
+
+
+def _location(location_id: str) -> tuple[Location, Organization]:
+    location = db.session.get(Location, location_id)
+    return location, require_editor_of(location.organization if location is not None else None)
+
+
+def _service(service_id: str) -> tuple[Service, Organization]:
+    service = db.session.get(Service, service_id)
+    return service, require_editor_of(service.organization if service is not None else None)
+
+
+def _saved(org: Organization, revision: Revision | None) -> None:
+    if revision is None:
+        flash(_("Nothing was changed."), "info")
+    elif org.status == "published":
+        flash(_("Saved. The change is public now."), "info")
+    else:
+        flash(_("Saved. The organization is not public yet: it waits for an administrator's review."), "info")
+
+
+def _to_organization(org: Organization):
+    return redirect(url_for("manage.organization", org_id=org.id))
+
+
+# ------------------------------------------------------------ editing, shared
+
+
+def _row_request(form, template: str, context: dict):
+    """"Add a row" (no saving): the whole page again with one more empty row,
+    or for htmx only that group's rows. None when no such button was pressed."""
+    for rows in getattr(form, "ROW_LISTS", ()):
+        if request.form.get(f"add_{rows}"):
+            form[rows].append_entry()
+            if wants_fragment():
+                return render_block(template, rows, **context)
+            return render_template(template, **context)
+    return None
+
+
+def _conflict(entity, org: Organization, form, conflict: publishing.EditConflict, action: str):
+    """409: both versions side by side; nothing was saved. The editor can go
+    back to the form with their values, now based on the saved version."""
+    yours = form.to_values()
+    theirs = conflict.current
+    rows = [(name, yours.get(name), theirs.get(name)) for name in publishing.FIELDS[conflict.entity_type]
+            if name in yours]
+    carried = [(key, value) for key, value in request.form.items(multi=True)
+               if key not in CONTROL_FIELDS and not key.startswith("add_")]
+    body = render_template(
+        "manage/conflict.html", org=org, entity=entity, rows=rows, carried=carried, action=action,
+        version=conflict.version, latest=publishing.latest_revision(db.session, entity),
+    )
+    return body, 409
+
+
+def _edit(entity, org: Organization, form_class, template: str, action: str, **extra):
+    """GET: the form with the saved values. POST: add a row, come back from
+    the conflict page, or validate and save (publishing.apply_changes)."""
+    if request.method == "GET":
+        form = form_class(data=form_class.initial(publishing.current_values(entity), entity.version))
+    else:
+        form = form_class()
+    context = dict(form=form, org=org, entity=entity, action=action, **extra)
+    if request.method == "POST":
+        response = _row_request(form, template, context)
+        if response is not None:
+            return response
+        if request.form.get("back_to_form"):
+            return render_template(template, restored=True, **context)
+        if form.validate_on_submit():
+            try:
+                publishing.check_version(entity, form.version.data)
+                revision = publishing.apply_changes(db.session, entity, form.to_values(), current_user)
+                publishing.commit(db.session, entity)
+            except publishing.EditConflict as conflict:
+                db.session.rollback()
+                return _conflict(entity, org, form, conflict, action)
+            _saved(org, revision)
+            return _to_organization(org)
+    return render_template(template, **context)
+
+
+# ------------------------------------------------------------ views
+
 
 @bp.get("/")
-@role_required("editor", "admin")
+@role_required(*EDITORS)
 def dashboard():
-    return render_template("manage/dashboard.html", organizations=current_user.organizations)
+    organizations = publishing.editable_organizations(db.session, current_user)
+    return render_template(
+        "manage/dashboard.html",
+        organizations=organizations,
+        problems=publishing.open_problem_counts(db.session, [org.id for org in organizations]),
+    )
+
+
+@bp.get("/org/<org_id>")
+@role_required(*EDITORS)
+def organization(org_id: str):
+    org = _organization(org_id)
+    form = OrganizationForm(data=OrganizationForm.initial(publishing.current_values(org), org.version))
+    return _organization_page(org, form)
+
+
+def _organization_page(org: Organization, form: OrganizationForm):
+    revisions = publishing.history(db.session, org)
+    names = {org.id: org.name}
+    names.update({location.id: location.name or org.name for location in org.locations})
+    names.update({service.id: service.name for service in org.services})
+    return render_template(
+        "manage/organization.html", org=org, form=form, revisions=revisions, names=names,
+        action=url_for("manage.edit_organization", org_id=org.id),
+        revertible=publishing.REVERTIBLE_ACTIONS,
+    )
+
+
+@bp.route("/org/<org_id>/edit", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_organization(org_id: str):
+    org = _organization(org_id)
+    return _edit(org, org, OrganizationForm, "manage/organization_form.html",
+                 url_for("manage.edit_organization", org_id=org.id))
+
+
+@bp.post("/org/<org_id>/verify")
+@role_required(*EDITORS)
+def verify(org_id: str):
+    org = _organization(org_id)
+    publishing.verify(db.session, org, current_user)
+    db.session.commit()
+    flash(_("Thank you. The listing is marked as checked today."), "info")
+    return _to_organization(org)
+
+
+@bp.route("/locations/<location_id>", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_location(location_id: str):
+    location, org = _location(location_id)
+    return _edit(location, org, LocationForm, "manage/location_form.html",
+                 url_for("manage.edit_location", location_id=location.id))
+
+
+@bp.route("/services/<service_id>", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_service(service_id: str):
+    service, org = _service(service_id)
+    return _edit(service, org, ServiceForm, "manage/service_form.html",
+                 url_for("manage.edit_service", service_id=service.id))
+
+
+@bp.route("/org/<org_id>/services/new", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_service(org_id: str):
+    org = _organization(org_id)
+    form = ServiceForm() if request.method == "POST" else ServiceForm(data={"status": "active"})
+    template = "manage/service_form.html"
+    context = dict(form=form, org=org, entity=None, action=url_for("manage.new_service", org_id=org.id))
+    if request.method == "POST":
+        response = _row_request(form, template, context)
+        if response is not None:
+            return response
+        if form.validate_on_submit():
+            service = publishing.create_service(db.session, org, form.to_values(), current_user)
+            db.session.commit()
+            _saved(org, publishing.latest_revision(db.session, service))
+            return _to_organization(org)
+    return render_template(template, **context)
+
+
+@bp.post("/services/<service_id>/retire")
+@role_required(*EDITORS)
+def retire_service(service_id: str):
+    service, org = _service(service_id)
+    if publishing.retire_service(db.session, service, current_user) is None:
+        flash(_("Nothing was changed."), "info")
+    else:
+        db.session.commit()
+        flash(_("The service is retired: residents no longer find it. You can make it active again."), "info")
+    return _to_organization(org)
+
+
+@bp.route("/propose", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def propose_organization():
+    form = ProposeForm()
+    if form.validate_on_submit():
+        org = publishing.propose_organization(db.session, form.to_values(), current_user)
+        db.session.commit()
+        flash(_("Thank you. The organization is not public yet: an administrator will review it."), "info")
+        return _to_organization(org)
+    return render_template("manage/propose.html", form=form)
+
+
+@bp.post("/revisions/<int:revision_id>/revert")
+@role_required("admin")
+def revert_revision(revision_id: int):
+    revision = db.session.get(Revision, revision_id)
+    if revision is None:
+        abort(404)
+    org = db.session.get(Organization, revision.organization_id) if revision.organization_id else None
+    try:
+        publishing.revert(db.session, revision, current_user)
+    except ValueError:
+        db.session.rollback()
+        flash(_("This change cannot be undone: it was undone already, or its record no longer exists."), "error")
+    else:
+        db.session.commit()
+        flash(_("The change is undone: the earlier values are back."), "info")
+    if org is None:
+        return redirect(url_for("manage.dashboard"))
+    return _to_organization(org)

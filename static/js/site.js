@@ -56,8 +56,9 @@
     focusedId = null;
   });
 
-  /* Leave empty fields out of the request, so the address stays short. */
+  /* Leave empty fields out of a search, so the address stays short. */
   document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;  // a POSTed form sends every field
     var params = event.detail.parameters;
     Object.keys(params).forEach(function (name) {
       if (params[name] === "") delete params[name];

@@ -1,0 +1,149 @@
+"""Administrators' forms, and the labels their pages show for stored codes.
+Every message is ours, so that every one is in the catalogues."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+from ..administration import TERM_CODE
+from ..models import ROLES
+
+REQUIRED = _l("This field is required.")
+CHOOSE = _l("Choose one of the listed options.")
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "editor": _l("Centre editor"),
+    "social_worker": _l("Social worker"),
+}
+STATUS_LABELS = {
+    "pending": _l("Waiting for approval"),
+    "active": _l("Active"),
+    "disabled": _l("Disabled"),
+}
+ORGANIZATION_STATUS_LABELS = {
+    "pending": _l("Waiting for review"),
+    "published": _l("Published"),
+}
+PROBLEM_KIND_LABELS = {
+    "address": _l("Wrong address"),
+    "closed": _l("The centre has closed"),
+    "hours": _l("Wrong opening hours"),
+    "other": _l("Something else"),
+}
+REPORT_STATUS_LABELS = {
+    "open": _l("Open"),
+    "resolved": _l("Resolved"),
+}
+VOCABULARY_LABELS = {
+    "service-type": _l("Types of service"),
+    "target-group": _l("Target groups"),
+}
+LANGUAGE_LABELS = {
+    "lv": _l("Latvian"),
+    "lt": _l("Lithuanian"),
+    "en": _l("English"),
+    "ru": _l("Russian"),
+}
+NAME_LABELS = {
+    "lv": _l("Name in Latvian"),
+    "lt": _l("Name in Lithuanian"),
+    "en": _l("Name in English"),
+    "ru": _l("Name in Russian"),
+}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class AdminForm(FlaskForm):
+    """Leaves out attributes the shared `field` macro passes as None (this
+    WTForms would write them as the text "None"); `required=None` there means
+    "no browser check": the server's translated message says what is missing."""
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            render_kw = {key: (False if value is None else value) for key, value in render_kw.items()}
+            return super().render_field(field, render_kw)
+
+
+class ActionForm(AdminForm):
+    """A button that changes something: the CSRF token, and the page to go
+    back to."""
+
+    next = HiddenField()
+
+
+class RoleForm(AdminForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
+        validators=[InputRequired(CHOOSE)],
+        invalid_choice_message=CHOOSE,
+    )
+
+
+class LinkOrganizationForm(AdminForm):
+    # Choices: the organizations the editor does not edit yet (set by the view).
+    organization = SelectField(
+        _l("Organization to add"),
+        choices=[],
+        validators=[InputRequired(CHOOSE)],
+        invalid_choice_message=CHOOSE,
+    )
+
+
+def label_field(locale: str) -> StringField:
+    return StringField(
+        NAME_LABELS[locale],
+        filters=[_strip],
+        validators=[DataRequired(REQUIRED), Length(max=300, message=_l("Use at most %(max)d characters.", max=300))],
+        render_kw={"lang": locale, "maxlength": 300},
+    )
+
+
+class TermForm(AdminForm):
+    """A term's names in the four languages and its Lithuanian catalogue code."""
+
+    label_lv = label_field("lv")
+    label_lt = label_field("lt")
+    label_en = label_field("en")
+    label_ru = label_field("ru")
+    lt_catalogue_code = StringField(
+        _l("Code in Lithuania's catalogue of social services"),
+        description=_l("Optional, e.g. 201, 202."),
+        filters=[_strip],
+        validators=[Optional(), Length(max=40, message=_l("Use at most %(max)d characters.", max=40))],
+        render_kw={"maxlength": 40},
+    )
+
+    def labels(self) -> dict[str, str]:
+        return {locale: self[f"label_{locale}"].data for locale in LANGUAGE_LABELS}
+
+
+class NewTermForm(TermForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("Used in addresses and never changed: lowercase letters, digits and hyphens, such as day-centre."),
+        filters=[_strip],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=60, message=_l("Use at most %(max)d characters.", max=60)),
+            Regexp(TERM_CODE, message=_l("Use only lowercase letters a–z, digits and hyphens, such as day-centre.")),
+        ],
+        render_kw={"maxlength": 60, "spellcheck": "false", "autocapitalize": "none"},
+    )
+
+
+class AuditFilterForm(AdminForm):
+    """The audit log's filter: a GET form, nothing to protect."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)

@@ -1,0 +1,618 @@
+"""Centres keep their own listings: editing, history, reverts, "still correct".
+
+Plain functions over a session; the manage views call them and commit. Every
+change goes through `apply_changes`, which knows the editable fields of each
+entity type (the registry `FIELDS`), records only what really changed as a
+`Revision` ({field: [before, after]}) and an audit event. Optimistic locking
+uses the `version` column of organizations, locations and services: a form
+carries the version it was loaded with (`check_version`), and two saves at the
+same moment are told apart by the database (`commit`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit
+from .models import (
+    COUNTRIES,
+    SERVICE_STATUSES,
+    WEEKDAYS,
+    Accessibility,
+    Address,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    ProblemReport,
+    Revision,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+    User,
+    new_id,
+    utcnow,
+)
+
+DEFAULT_STALE_AFTER_DAYS = 365
+# Languages an editor can tick for a service (ISO 639-1).
+SPOKEN_LANGUAGES = ("lv", "lt", "ru", "en", "pl", "be", "uk")
+# Revisions an admin can undo: their "before" values are plain field values.
+REVERTIBLE_ACTIONS = ("update", "retire", "revert")
+SERVICE_TYPES = "service-type"
+TARGET_GROUPS = "target-group"
+
+MODELS: dict[str, type] = {"organization": Organization, "location": Location, "service": Service}
+
+
+class EditConflict(Exception):
+    """Someone saved the record after the form was loaded. `current` holds the
+    record's values as saved now, `version` its current version."""
+
+    def __init__(self, entity_type: str, current: dict[str, Any], version: int | None):
+        super().__init__(f"{entity_type} was changed by someone else (now version {version})")
+        self.entity_type = entity_type
+        self.current = current
+        self.version = version
+
+
+# ------------------------------------------------------------ value cleaning
+# Every value is cleaned before it is compared or stored, so that a form that
+# sends "" for an empty field, or lists in another order, changes nothing.
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"text expected, got {value!r}")
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return value or None
+
+
+def _text_not_null(value: Any) -> str:
+    return _text(value) or ""
+
+
+def _name(value: Any) -> str:
+    value = _text(value)
+    if not value:
+        raise ValueError("a name is required")
+    return value
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("", "unknown"):
+        return None
+    if value in ("yes", "true", "1"):
+        return True
+    if value in ("no", "false", "0"):
+        return False
+    raise ValueError(f"yes, no or None expected, got {value!r}")
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a number expected")
+    number = int(value)
+    if number < 0:
+        raise ValueError("a number of at least 0 expected")
+    return number
+
+
+def _choice(choices: Iterable[str], upper: bool = False) -> Callable[[Any], str]:
+    allowed = tuple(choices)
+
+    def clean(value: Any) -> str:
+        if isinstance(value, str) and upper:
+            value = value.strip().upper()
+        if value not in allowed:
+            raise ValueError(f"one of {allowed} expected, got {value!r}")
+        return value
+
+    return clean
+
+
+def _codes(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"a list of codes expected, got {value!r}")
+    codes = {str(code).strip() for code in value}
+    return sorted(code for code in codes if code)
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
+
+
+def parse_time(value: Any) -> time:
+    """'9:00', '09:00' or '09:00:00' as a time; ValueError otherwise."""
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0)
+    match = _TIME.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"a time as HH:MM expected, got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _hhmm(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def _hours_key(row: Mapping[str, Any]) -> tuple:
+    day = row.get("day")
+    return (WEEKDAYS.index(day) if day in WEEKDAYS else 99, row.get("opens") or "", row.get("closes") or "")
+
+
+def _hours(value: Any) -> list[dict[str, Any]]:
+    rows = []
+    for row in value or []:
+        day = str(row.get("day") or "").strip().upper()
+        if day not in WEEKDAYS:
+            raise ValueError(f"a weekday {WEEKDAYS} expected, got {day!r}")
+        opens, closes = parse_time(row.get("opens")), parse_time(row.get("closes"))
+        if opens >= closes:
+            raise ValueError("the opening time must come before the closing time")
+        rows.append({"day": day, "opens": _hhmm(opens), "closes": _hhmm(closes),
+                     "holidays": bool(row.get("holidays"))})
+    return sorted(rows, key=_hours_key)
+
+
+def _phones(value: Any) -> list[dict[str, Any]]:
+    rows = []
+    for row in value or []:
+        number = _text(row.get("number"))
+        if not number:
+            raise ValueError("a phone number is required")
+        rows.append({"number": number, "description": _text(row.get("description"))})
+    return rows
+
+
+# ------------------------------------------------------------ the registry
+
+
+@dataclass(frozen=True)
+class Field:
+    """One editable field: how to read it (a JSON-able value), clean a new
+    value and write it back."""
+
+    name: str
+    get: Callable[[Any], Any]
+    set: Callable[[Session, Any, Any], None]
+    clean: Callable[[Any], Any]
+    collection: bool = False
+
+
+def _column(name: str, clean: Callable[[Any], Any]) -> Field:
+    return Field(name, lambda entity: getattr(entity, name),
+                 lambda session, entity, value: setattr(entity, name, value), clean)
+
+
+def _physical_address(location: Location, create: bool = False) -> Address | None:
+    address = location.physical_address
+    if address is None and create:
+        address = Address(id=new_id(), country=COUNTRIES[0], address_type="physical")
+        location.addresses.append(address)
+    return address
+
+
+def _address_field(name: str, clean: Callable[[Any], Any]) -> Field:
+    def get(location: Location) -> Any:
+        address = _physical_address(location)
+        return getattr(address, name) if address is not None else None
+
+    def set_(session: Session, location: Location, value: Any) -> None:
+        setattr(_physical_address(location, create=True), name, value)
+
+    return Field(name, get, set_, clean)
+
+
+def _get_accessibility(location: Location) -> str | None:
+    return location.accessibility[0].description if location.accessibility else None
+
+
+def _set_accessibility(session: Session, location: Location, value: str | None) -> None:
+    if location.accessibility:
+        location.accessibility[0].description = value
+    elif value:
+        location.accessibility.append(Accessibility(id=new_id(), description=value))
+
+
+def _terms_field(name: str, taxonomy_code: str) -> Field:
+    def get(service: Service) -> list[str]:
+        return sorted(term.code for term in service.terms_of(taxonomy_code))
+
+    def set_(session: Session, service: Service, codes: list[str]) -> None:
+        terms = list(session.scalars(
+            select(TaxonomyTerm).join(Taxonomy)
+            .where(Taxonomy.code == taxonomy_code, TaxonomyTerm.code.in_(codes))
+            .order_by(TaxonomyTerm.position)
+        )) if codes else []
+        unknown = set(codes) - {term.code for term in terms}
+        if unknown:
+            raise ValueError(f"unknown {taxonomy_code} terms: {sorted(unknown)}")
+        kept = [term for term in service.taxonomy_terms if term.taxonomy.code != taxonomy_code]
+        service.taxonomy_terms = kept + terms
+
+    return Field(name, get, set_, _codes, collection=True)
+
+
+def _get_languages(entity: Service) -> list[str]:
+    return sorted({language.code for language in entity.languages})
+
+
+def _set_languages(session: Session, entity: Service, codes: list[str]) -> None:
+    existing = {language.code: language for language in entity.languages}
+    entity.languages = [existing.get(code) or Language(id=new_id(), code=code) for code in codes]
+
+
+def _get_hours(entity: Service) -> list[dict[str, Any]]:
+    rows = [{"day": s.byday, "opens": _hhmm(s.opens_at), "closes": _hhmm(s.closes_at),
+             "holidays": bool(s.open_on_public_holidays)} for s in entity.schedules]
+    return sorted(rows, key=_hours_key)
+
+
+def _set_hours(session: Session, entity: Service, rows: list[dict[str, Any]]) -> None:
+    # Rows that stay keep their identity (and their source).
+    existing = {(s.byday, _hhmm(s.opens_at), _hhmm(s.closes_at)): s for s in entity.schedules}
+    schedules = []
+    for row in rows:
+        schedule = existing.pop((row["day"], row["opens"], row["closes"]), None)
+        if schedule is None:
+            schedule = Schedule(id=new_id(), freq="WEEKLY", byday=row["day"],
+                                opens_at=parse_time(row["opens"]), closes_at=parse_time(row["closes"]))
+        schedule.open_on_public_holidays = row["holidays"]
+        schedules.append(schedule)
+    entity.schedules = schedules
+
+
+def _get_phones(entity: Service) -> list[dict[str, Any]]:
+    return [{"number": phone.number, "description": phone.description} for phone in entity.phones]
+
+
+def _set_phones(session: Session, entity: Service, rows: list[dict[str, Any]]) -> None:
+    existing = {phone.number: phone for phone in entity.phones}
+    phones = []
+    for row in rows:
+        phone = existing.pop(row["number"], None) or Phone(id=new_id(), number=row["number"])
+        phone.description = row["description"]
+        phones.append(phone)
+    entity.phones = phones
+
+
+FIELDS: dict[str, dict[str, Field]] = {
+    "organization": {f.name: f for f in [
+        _column("name", _name),
+        _column("alternate_name", _text),
+        _column("description", _text_not_null),
+        _column("email", _text),
+        _column("website", _text),
+    ]},
+    "location": {f.name: f for f in [
+        _column("name", _text),
+        _column("transportation", _text),
+        _column("wheelchair_accessible", _bool_or_none),
+        _address_field("address_1", _text),
+        _address_field("address_2", _text),
+        _address_field("city", _text),
+        _address_field("municipality", _text),
+        _address_field("postal_code", _text),
+        _address_field("country", _choice(COUNTRIES, upper=True)),
+        Field("accessibility", _get_accessibility, _set_accessibility, _text),
+    ]},
+    "service": {f.name: f for f in [
+        _column("name", _name),
+        _column("alternate_name", _text),
+        _column("description", _text_not_null),
+        _column("url", _text),
+        _column("email", _text),
+        _column("application_process", _text),
+        _column("eligibility_description", _text),
+        _column("minimum_age", _int_or_none),
+        _column("maximum_age", _int_or_none),
+        _column("fees_description", _text),
+        _column("free_of_charge", _bool_or_none),
+        _column("status", _choice(SERVICE_STATUSES)),
+        _terms_field("service_types", SERVICE_TYPES),
+        _terms_field("target_groups", TARGET_GROUPS),
+        Field("languages", _get_languages, _set_languages, _codes, collection=True),
+        Field("hours", _get_hours, _set_hours, _hours, collection=True),
+        Field("phones", _get_phones, _set_phones, _phones, collection=True),
+    ]},
+}
+
+
+def entity_type(entity: Any) -> str:
+    for name, model in MODELS.items():
+        if isinstance(entity, model):
+            return name
+    raise TypeError(f"not an editable entity: {entity!r}")
+
+
+def current_values(entity: Any) -> dict[str, Any]:
+    """Every editable field of `entity`, as JSON-able values."""
+    return {name: field.get(entity) for name, field in FIELDS[entity_type(entity)].items()}
+
+
+def organization_of(entity: Any) -> Organization:
+    return entity if isinstance(entity, Organization) else entity.organization
+
+
+# ------------------------------------------------------------ changes
+
+
+def _is_new(entity: Any) -> bool:
+    return not inspect(entity).has_identity
+
+
+def _touch(entity: Any) -> None:
+    """Make the entity's own row part of the flush, so that its version moves
+    even when only its rows elsewhere (hours, address, terms) changed."""
+    if hasattr(entity, "updated_at"):
+        entity.updated_at = utcnow()
+    else:
+        flag_modified(entity, "location_type")
+
+
+def _user_id(user: User | None) -> int | None:
+    return user.id if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _record(session: Session, entity: Any, action: str, changes: dict[str, list], user: User | None) -> Revision:
+    kind = entity_type(entity)
+    if isinstance(entity, Organization):
+        organization_id = entity.id
+    else:
+        with session.no_autoflush:
+            organization_id = entity.organization_id or entity.organization.id
+    revision = Revision(
+        organization_id=organization_id,
+        entity_type=kind,
+        entity_id=entity.id,
+        action=action,
+        changes=json.dumps(changes, ensure_ascii=False, default=str),
+        user_id=_user_id(user),
+        created_at=utcnow(),
+    )
+    session.add(revision)
+    audit.record(session, f"{kind}-{action}", user, kind, entity.id, fields=sorted(changes))
+    return revision
+
+
+def _apply(session: Session, entity: Any, values: Mapping[str, Any], user: User | None,
+           action: str | None = None, always_record: bool = False) -> Revision | None:
+    kind = entity_type(entity)
+    fields = FIELDS[kind]
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"not editable fields of a {kind}: {sorted(unknown)}")
+    new = _is_new(entity)
+    if new and entity.id is None:
+        entity.id = new_id()
+    cleaned = {name: fields[name].clean(value) for name, value in values.items()}
+    changes: dict[str, list] = {}
+    # No flush half-way: a query in a setter must not write the record early.
+    with session.no_autoflush:
+        for name, after in cleaned.items():
+            field = fields[name]
+            before = field.get(entity)
+            try:
+                comparable = field.clean(before)
+            except (ValueError, TypeError, AttributeError):
+                comparable = before
+            if comparable != after:
+                field.set(session, entity, after)
+                changes[name] = [before, after]
+    if not changes and not new and not always_record:
+        return None
+    if changes and not new:
+        _touch(entity)
+    return _record(session, entity, action or ("create" if new else "update"), changes, user)
+
+
+def apply_changes(session: Session, entity: Any, values: Mapping[str, Any], user: User | None) -> Revision | None:
+    """Set `values` (field name → new value) on an organization, location or
+    service and record what really changed as a Revision ("create" for an
+    entity not saved yet, "update" otherwise) with an audit event. None when
+    nothing changed. ValueError for an unknown field or an invalid value.
+    The caller commits (see `commit`)."""
+    return _apply(session, entity, values, user)
+
+
+def check_version(entity: Any, expected_version: int | str | None) -> None:
+    """EditConflict unless `entity` is still at the version the form was loaded with."""
+    try:
+        expected = int(expected_version) if expected_version is not None else None
+    except (TypeError, ValueError):
+        expected = None
+    if expected != entity.version:
+        raise EditConflict(entity_type(entity), current_values(entity), entity.version)
+
+
+def commit(session: Session, entity: Any) -> None:
+    """Commit; if another save of `entity` won the race (the database saw a
+    newer version), roll back and raise EditConflict with the values saved."""
+    try:
+        session.commit()
+    except StaleDataError as error:
+        session.rollback()
+        if _is_new(entity):
+            raise EditConflict(entity_type(entity), {}, None) from error
+        session.refresh(entity)
+        raise EditConflict(entity_type(entity), current_values(entity), entity.version) from error
+
+
+def local_today() -> date:
+    """Today in the directory's time zone."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga") if has_app_context() else "Europe/Riga"
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date()
+
+
+def verify(session: Session, organization: Organization, user: User | None) -> Revision:
+    """"Still correct": the organization, its locations and its services are
+    confirmed today."""
+    day = local_today()
+    before = organization.last_verified
+    for item in [organization, *organization.locations, *organization.services]:
+        item.last_verified = day
+    changes = {"last_verified": [before.isoformat() if before else None, day.isoformat()]}
+    return _record(session, organization, "verify", changes, user)
+
+
+def retire_service(session: Session, service: Service, user: User | None) -> Revision | None:
+    """The service ends (HSDS status "inactive"): residents no longer see it,
+    its editors still do. None when it was already inactive."""
+    return _apply(session, service, {"status": "inactive"}, user, action="retire")
+
+
+def create_service(session: Session, organization: Organization, values: Mapping[str, Any],
+                   user: User | None) -> Service:
+    """A new active service of `organization`, offered at all its locations."""
+    with session.no_autoflush:
+        locations = list(organization.locations)
+        service = Service(id=new_id(), organization=organization, status="active", description="")
+        session.add(service)
+        service.service_at_locations = [ServiceAtLocation(id=new_id(), location=location) for location in locations]
+        _apply(session, service, values, user, action="create", always_record=True)
+    return service
+
+
+def slugify(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:80].strip("-") or "centre"
+
+
+def unique_slug(session: Session, name: str) -> str:
+    base = slugify(name)
+    taken = set(session.scalars(select(Organization.slug).where(Organization.slug.like(f"{base}%"))))
+    slug, number = base, 2
+    while slug in taken:
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def propose_organization(session: Session, values: Mapping[str, Any], user: User | None) -> Organization:
+    """A new organization an editor proposes: "pending" (not public) until an
+    admin approves it, linked to the editor, with one location. `values` holds
+    organization fields, and under "location" a mapping of location fields
+    (the location is named after the organization unless given a name)."""
+    org_values = {key: value for key, value in values.items() if key != "location"}
+    location_values = dict(values.get("location") or {})
+    name = _name(org_values.get("name"))
+    slug = unique_slug(session, name)
+    with session.no_autoflush:
+        organization = Organization(id=new_id(), slug=slug, status="pending", description="")
+        session.add(organization)
+        _apply(session, organization, org_values, user, action="create", always_record=True)
+        location = Location(id=new_id(), organization=organization, location_type="physical")
+        session.add(location)
+        location_values.setdefault("name", name)
+        _apply(session, location, location_values, user, action="create", always_record=True)
+        if user is not None and user.role == "editor" and organization not in user.organizations:
+            user.organizations.append(organization)
+    audit.record(session, "organization-propose", user, "organization", organization.id, name=name)
+    return organization
+
+
+def revert(session: Session, revision: Revision, user: User | None) -> Revision:
+    """Put back the "before" values of `revision`, as a new "revert" revision;
+    the original is marked reverted. ValueError when it was reverted already,
+    cannot be undone, or its record no longer exists."""
+    if revision.reverted_by_id is not None:
+        raise ValueError("this revision was already reverted")
+    if revision.action not in REVERTIBLE_ACTIONS:
+        raise ValueError(f"a {revision.action!r} revision cannot be reverted")
+    model = MODELS.get(revision.entity_type)
+    entity = session.get(model, revision.entity_id) if model is not None else None
+    if entity is None:
+        raise ValueError("the record of this revision no longer exists")
+    fields = FIELDS[revision.entity_type]
+    values = {name: pair[0] for name, pair in decode_changes(revision).items() if name in fields}
+    reverting = _apply(session, entity, values, user, action="revert", always_record=True)
+    session.flush()
+    revision.reverted_by_id = reverting.id
+    return reverting
+
+
+# ------------------------------------------------------------ reading
+
+
+def decode_changes(revision: Revision) -> dict[str, list]:
+    try:
+        changes = json.loads(revision.changes or "{}")
+    except ValueError:
+        return {}
+    return changes if isinstance(changes, dict) else {}
+
+
+def is_stale(entity: Any, today: date | None = None, days: int | None = None) -> bool:
+    """Not confirmed within STALE_AFTER_DAYS (365): "may be out of date"."""
+    if entity.last_verified is None:
+        return True
+    if days is None:
+        days = current_app.config.get("STALE_AFTER_DAYS", DEFAULT_STALE_AFTER_DAYS) if has_app_context() \
+            else DEFAULT_STALE_AFTER_DAYS
+    reference = today if today is not None else local_today()
+    return (reference - entity.last_verified).days > days
+
+
+def editable_organizations(session: Session, user: User) -> list[Organization]:
+    """Admins: every organization; editors: theirs."""
+    if user.role == "admin":
+        return list(session.scalars(select(Organization).order_by(Organization.name, Organization.id)))
+    return list(user.organizations)
+
+
+def open_problem_counts(session: Session, organization_ids: Iterable[str]) -> dict[str, int]:
+    ids = list(organization_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ProblemReport.organization_id, func.count())
+        .where(ProblemReport.organization_id.in_(ids), ProblemReport.status == "open")
+        .group_by(ProblemReport.organization_id)
+    )
+    return {organization_id: count for organization_id, count in rows}
+
+
+def history(session: Session, organization: Organization, limit: int = 200) -> list[Revision]:
+    """The organization's revisions, its locations' and services' included, newest first."""
+    return list(session.scalars(
+        select(Revision).where(Revision.organization_id == organization.id)
+        .options(selectinload(Revision.user))
+        .order_by(Revision.created_at.desc(), Revision.id.desc()).limit(limit)
+    ))
+
+
+def latest_revision(session: Session, entity: Any) -> Revision | None:
+    return session.scalars(
+        select(Revision).where(Revision.entity_type == entity_type(entity), Revision.entity_id == entity.id)
+        .order_by(Revision.created_at.desc(), Revision.id.desc()).limit(1)
+    ).first()
+
+
+def taxonomy_terms(session: Session, taxonomy_code: str) -> list[TaxonomyTerm]:
+    return list(session.scalars(
+        select(TaxonomyTerm).join(Taxonomy).where(Taxonomy.code == taxonomy_code)
+        .options(selectinload(TaxonomyTerm.labels)).order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+    ))

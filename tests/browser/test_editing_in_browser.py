@@ -1,0 +1,58 @@
+"""A centre editor and an administrator in a real browser."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from conftest import PASSWORD, make_app, make_user
+from directory.extensions import db
+from directory.models import Service
+
+from .conftest import axe_violations, describe
+
+
+@pytest.fixture(scope="module")
+def people(live_server, database_uri):
+    app = make_app(database_uri)
+    make_user(app, "editor@example.lv", "editor", organizations=["saskarsme"])
+    make_user(app, "admin@example.lv", "admin")
+    with app.app_context():
+        service_id = db.session.scalar(select(Service.id).where(Service.name == "Dienas centrs “Saskarsme”"))
+        db.engine.dispose()
+    return {"service_id": service_id}
+
+
+def sign_in(page, live_server, email):
+    page.goto(f"{live_server}/lv/account/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+
+
+def test_an_editor_edits_a_service_and_residents_see_it(page, live_server, people):
+    sign_in(page, live_server, "editor@example.lv")
+    expect(page).to_have_url(re.compile(r"/lv/manage/$"))
+    page.goto(f"{live_server}/lv/manage/services/{people['service_id']}")
+    page.locator("#description").fill("Novusa turnīri un zolītes vakari ceturtdienās.")
+    page.locator(".form-actions button[name=save]").click()
+    expect(page.locator(".flash").first).to_be_visible()
+    page.goto(f"{live_server}/lv/?q=zolites")
+    expect(page.locator(".result h3 a")).to_have_text(["Dienas centrs “Saskarsme”"])
+
+
+def test_manage_and_admin_pages_have_no_wcag_violations(browser, live_server, people):
+    for email, urls in [
+        ("editor@example.lv", ["/lv/manage/", f"/lv/manage/services/{people['service_id']}", "/lv/manage/propose"]),
+        ("admin@example.lv", ["/lv/admin/", "/lv/admin/accounts", "/lv/admin/taxonomy", "/lv/admin/audit",
+                              "/lv/admin/reports", "/lv/admin/review"]),
+    ]:
+        context = browser.new_context(locale="lv-LV")
+        page = context.new_page()
+        sign_in(page, live_server, email)
+        for url in urls:
+            page.goto(live_server + url)
+            violations = axe_violations(page)
+            assert violations == [], url + describe(violations)
+        context.close()
