@@ -43,8 +43,10 @@ def live_server(database_uri):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join()
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 

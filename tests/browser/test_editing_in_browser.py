@@ -20,6 +20,7 @@ def people(live_server, database_uri):
     make_user(app, "admin@example.lv", "admin")
     with app.app_context():
         service_id = db.session.scalar(select(Service.id).where(Service.name == "Dienas centrs “Saskarsme”"))
+        db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()
     return {"service_id": service_id}
 
