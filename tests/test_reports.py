@@ -79,3 +79,28 @@ def test_stale_listings_say_they_may_be_out_of_date(seeded_app):
     client = seeded_app.test_client()
     assert soup(client.get("/en/centres/vigante")).select_one(".last-verified .stale").get_text(strip=True) == "may be out of date"
     assert not soup(client.get("/en/centres/saskarsme")).select_one(".last-verified .stale")
+
+
+def test_the_centres_editor_marks_a_report_resolved(seeded_app, accounts):
+    from conftest import login
+
+    client = seeded_app.test_client()
+    report(client, kind="closed", comment="Durvis aizslēgtas")
+    with seeded_app.app_context():
+        org_id = db.session.scalar(select(Organization.id).where(Organization.slug == "saskarsme"))
+        report_id = db.session.scalar(select(ProblemReport.id))
+    other = seeded_app.test_client()
+    login(other, "other@example.lv")
+    token = csrf_token(other, "/lv/manage/")
+    assert other.post(f"/lv/manage/reports/{report_id}/resolve", data={"csrf_token": token}).status_code == 403
+    editor = seeded_app.test_client()
+    login(editor, "editor@example.lv")
+    page = soup(editor.get(f"/lv/manage/org/{org_id}"))
+    row = page.select_one(f"#report-{report_id}")
+    assert "Durvis aizslēgtas" in row.text
+    token = row.select_one('input[name="csrf_token"]')["value"]
+    assert editor.post(f"/lv/manage/reports/{report_id}/resolve", data={"csrf_token": token}).status_code == 302
+    with seeded_app.app_context():
+        saved = db.session.get(ProblemReport, report_id)
+        assert saved.status == "resolved" and saved.resolved_by.email == "editor@example.lv"
+    assert not soup(editor.get(f"/lv/manage/org/{org_id}")).select_one(f"#report-{report_id}")

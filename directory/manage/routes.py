@@ -16,9 +16,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
-from .. import i18n, publishing
+from sqlalchemy import select
+
+from .. import administration, i18n, publishing
+from ..admin.forms import PROBLEM_KIND_LABELS, ActionForm
 from ..extensions import db
-from ..models import Location, Organization, Revision, Service
+from ..models import Location, Organization, ProblemReport, Revision, Service
 from ..permissions import require_editor_of, role_required
 from ..templating import country_name, language_name, weekday_name
 from .forms import FIELD_LABELS, STATUS_LABELS, LocationForm, OrganizationForm, ProposeForm, ServiceForm
@@ -224,11 +227,36 @@ def _organization_page(org: Organization, form: OrganizationForm):
     names = {org.id: org.name}
     names.update({location.id: location.name or org.name for location in org.locations})
     names.update({service.id: service.name for service in org.services})
+    reports = db.session.scalars(
+        select(ProblemReport)
+        .where(ProblemReport.organization_id == org.id, ProblemReport.status == "open")
+        .order_by(ProblemReport.created_at.desc())
+    ).all()
     return render_template(
         "manage/organization.html", org=org, form=form, revisions=revisions, names=names,
         action=url_for("manage.edit_organization", org_id=org.id),
-        revertible=publishing.REVERTIBLE_ACTIONS,
+        revertible=publishing.REVERTIBLE_ACTIONS, reports=reports,
+        problem_kind_labels=PROBLEM_KIND_LABELS, resolve_form=ActionForm(),
     )
+
+
+@bp.post("/reports/<int:report_id>/resolve")
+@role_required(*EDITORS)
+def resolve_report(report_id: int):
+    """The centre's editors, like the admins, close a resident's report."""
+    report = db.session.get(ProblemReport, report_id)
+    org = require_editor_of(report.organization if report is not None else None)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        administration.resolve_report(db.session, report, current_user)
+    except administration.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(_("The report is marked resolved."), "info")
+    return redirect(url_for("manage.organization", org_id=org.id) + "#reports")
 
 
 @bp.route("/org/<org_id>/edit", methods=["GET", "POST"])
