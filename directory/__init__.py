@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from .admin import routes as admin_routes
+    from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .manage import routes as manage_routes
     from .ops import routes as ops_routes
@@ -67,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(manage_routes.bp)
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(ops_routes.bp)
+    app.register_blueprint(api_routes.bp)
     _serve_static_files(app)
     return app
 

@@ -1,16 +1,20 @@
-"""Command-line tasks: `flask --app directory seed`, `… geocode`."""
+"""Command-line tasks: `flask --app directory seed`, `… geocode`, `… export`, `… import`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale, gettext, ngettext
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .accounts import MIN_PASSWORD_LENGTH, create_admin, find_user
 from .audit import record
+from .exchange import export_package, format_problem, import_package
 from .extensions import db
 from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
@@ -90,8 +94,60 @@ def send_mail_command() -> None:
     click.echo(f"{sent} sent, {failed} failed.")
 
 
+@click.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def export_command(folder: Path) -> None:
+    """Write every listing as an Open Referral HSDS 3.0 data package to FOLDER:
+    datapackage.json, one CSV per table, and directory.json with the same rows."""
+    summary = export_package(db.session, folder)
+    db.session.rollback()  # only read: end the transaction
+    with force_locale("en"):
+        for file, rows in summary.rows.items():
+            click.echo(f"{file}\t{rows}")
+        click.echo(gettext("Wrote %(rows)d rows in %(files)d files to %(folder)s (and %(json)s).",
+                           rows=sum(summary.rows.values()), files=len(summary.rows), folder=str(folder),
+                           json=summary.json_file.name))
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--lang", default="en", show_default=True, help="Language of the report (lv, lt, en, ru).")
+@with_appcontext
+def import_command(path: Path, lang: str) -> None:
+    """Import an HSDS 3.0 data package: a folder with datapackage.json, a .zip
+    of one, or a JSON file as `export` writes it. Every row is checked first;
+    on any problem nothing is imported, the problems are listed and the
+    command exits with status 1. Records whose id exists are updated."""
+    if lang not in current_app.config["LANGUAGES"]:
+        raise click.BadParameter(", ".join(current_app.config["LANGUAGES"]), param_hint="--lang")
+    report = import_package(db.session, path)
+    with force_locale(lang):
+        for warning in report.warnings:
+            click.echo(gettext("Note: %(problem)s", problem=format_problem(warning)))
+        if not report.ok:
+            for problem in report.problems:
+                click.echo(format_problem(problem), err=True)
+            if report.unlisted:
+                click.echo(ngettext("… and %(num)d more problem.", "… and %(num)d more problems.",
+                                    report.unlisted), err=True)
+            click.echo(ngettext("Nothing was imported: %(num)d problem.", "Nothing was imported: %(num)d problems.",
+                                report.problem_count), err=True)
+            raise SystemExit(1)
+        for name, count in report.counts.items():
+            click.echo(gettext("%(file)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged",
+                               file=count.file, created=count.created, updated=count.updated,
+                               unchanged=count.unchanged)
+                       + (gettext(", %(removed)d removed", removed=count.removed) if count.removed else ""))
+        totals = report.totals()
+        click.echo(gettext("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged rows.",
+                           created=totals.created, updated=totals.updated, unchanged=totals.unchanged))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(geocode_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(export_command)
+    app.cli.add_command(import_command)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from geopy.adapters import URLLibAdapter
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim, get_geocoder_for_service
@@ -143,6 +144,10 @@ def make_geocoding_service(config) -> GeocodingService:
         return GeocodingService(GazetteerGeocoder(), "offline")
     options.setdefault("user_agent", config["GEOCODER_USER_AGENT"])
     options.setdefault("timeout", config["GEOCODER_TIMEOUT"])
+    # urllib: one request per call. geopy's requests adapter (chosen whenever
+    # `requests` happens to be installed) retries time-outs by itself, which
+    # would break the one-request-a-second rule.
+    options.setdefault("adapter_factory", URLLibAdapter)
     geocoder_class = Nominatim if name == "nominatim" else get_geocoder_for_service(name)
     geocoder = geocoder_class(**options)
     provider = f"{name}:{options.get('domain', '')}" if name == "nominatim" else name

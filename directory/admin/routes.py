@@ -362,3 +362,6 @@ def resolve_report(report_id: int):
         _("Report marked resolved."),
         url_for("admin.reports"),
     )
+
+
+from . import exchange as _exchange  # noqa: E402,F401  (registers /admin/import on bp)

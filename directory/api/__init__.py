@@ -1,0 +1,1 @@
+"""The public read-only JSON API under /api/: Open Referral HSDS 3.0."""

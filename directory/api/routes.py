@@ -1,0 +1,107 @@
+"""/api/: a read-only Open Referral HSDS 3.0 API of the public listings, for
+other directories and apps. No language prefix (HSDS text is the listings'
+own), no session, CORS open for GET. Every error under /api/ is JSON."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .. import hsds
+from ..extensions import csrf, db
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+CORS(bp, methods=["GET", "HEAD", "OPTIONS"])
+# Nothing here changes state or reads a session: no CSRF token to ask for.
+csrf.exempt(bp)
+
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+@bp.get("/")
+def index():
+    links = {
+        name: url_for(f"api.{name}", _external=True)
+        for name in ("services", "organizations", "taxonomies", "taxonomy_terms", "openapi")
+    }
+    return hsds.api_info(url_for("api.openapi", _external=True), links)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return hsds.openapi_document()
+
+
+@bp.get("/services")
+def services():
+    paging = hsds.parse_paging(request.args)
+    full = hsds.parse_boolean(request.args, "full")
+    return hsds.search_service_page(db.session, request.args, paging, nested=full)
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str):
+    found = hsds.get_public_service(db.session, service_id)
+    if found is None:
+        abort(404, "No public service with this id")
+    return hsds.service_dict(found)
+
+
+@bp.get("/organizations")
+def organizations():
+    paging = hsds.parse_paging(request.args)
+    return hsds.organization_page(db.session, request.args.get("search", ""), paging)
+
+
+@bp.get("/organizations/<organization_id>")
+def organization(organization_id: str):
+    found = hsds.get_public_organization(db.session, organization_id)
+    if found is None:
+        abort(404, "No published organization with this id")
+    return hsds.organization_dict(found, nested=True)
+
+
+@bp.get("/taxonomies")
+def taxonomies():
+    return hsds.taxonomy_page(db.session, hsds.parse_paging(request.args))
+
+
+@bp.get("/taxonomy_terms")
+def taxonomy_terms():
+    paging = hsds.parse_paging(request.args)
+    return hsds.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
+
+
+@bp.route("/", defaults={"unknown": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:unknown>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_url(unknown: str):
+    """Unknown URLs and write methods under /api/ get a JSON error here:
+    the site's error handler would answer with an HTML page."""
+    if request.method not in READ_METHODS:
+        raise MethodNotAllowed(valid_methods=READ_METHODS)
+    abort(404, "No such API endpoint; see /api/openapi.json")
+
+
+@bp.after_request
+def read_only_allow_header(response):
+    """Flask's automatic OPTIONS answer would list the write methods the
+    catch-all above takes only to refuse them."""
+    if request.method == "OPTIONS":
+        response.headers["Allow"] = ", ".join(READ_METHODS)
+    return response
+
+
+@bp.errorhandler(hsds.InvalidQuery)
+def invalid_query(error: hsds.InvalidQuery):
+    return jsonify(error=str(error), **error.details), 400
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    response = jsonify(error=error.description)
+    response.status_code = error.code or 500
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
