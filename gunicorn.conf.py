@@ -20,7 +20,7 @@ preload_app = False
 # Logs on stdout/stderr in one standard format, access log with the time taken.
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s - %(u)s [%(t)s] "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+access_log_format = '%(h)s - %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
