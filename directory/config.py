@@ -70,3 +70,11 @@ GEOCODE_ON_SAVE = True
 # Map of search results: tiles and their attribution (OpenStreetMap's by default).
 MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 MAP_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+# Referrals (GDPR): `flask --app directory purge` wipes a referral's client
+# data this many days after the referral closes; the counts stay. A referral
+# the centre has not answered in REFERRAL_EXPIRE_DAYS is closed as expired.
+REFERRAL_RETENTION_DAYS = 180
+REFERRAL_EXPIRE_DAYS = 90
+# A resident's shortlist lives in the session cookie: keep it small.
+SHORTLIST_LIMIT = 30

@@ -183,6 +183,9 @@ class Service(Sourced, db.Model):
     languages: Mapped[list[Language]] = relationship(
         back_populates="service", cascade="all, delete-orphan"
     )
+    required_documents: Mapped[list[RequiredDocument]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", order_by="RequiredDocument.position"
+    )
 
     def terms_of(self, taxonomy_code: str) -> list[TaxonomyTerm]:
         return [t for t in self.taxonomy_terms if t.taxonomy.code == taxonomy_code]
@@ -594,3 +597,115 @@ class ProblemReport(db.Model):
 
     organization: Mapped[Organization] = relationship()
     resolved_by: Mapped[User | None] = relationship()
+
+
+class RequiredDocument(Sourced, db.Model):
+    """Something a person must bring to use a service (HSDS required_document):
+    shown on the centre page and on the client's referral slip."""
+
+    __tablename__ = "required_document"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(500))
+    uri: Mapped[str | None] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    service: Mapped[Service] = relationship(back_populates="required_documents")
+
+
+class ShortlistItem(db.Model):
+    """A service on a signed-in user's shortlist (residents without an account
+    keep theirs in the session cookie)."""
+
+    __tablename__ = "shortlist_item"
+
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    service: Mapped[Service] = relationship()
+
+
+# A referral's life: sent → accepted → completed; a centre may decline a sent
+# referral, and the sender may withdraw one that is not closed yet. Unanswered
+# referrals expire (`flask purge`). The last four close it.
+REFERRAL_STATUSES = ("sent", "accepted", "declined", "completed", "withdrawn", "expired")
+REFERRAL_CLOSED = ("declined", "completed", "withdrawn", "expired")
+DECLINE_REASONS = ("no-places", "not-eligible", "not-reachable", "other-service", "other")
+
+
+class Referral(db.Model):
+    """A social worker sends a client to a service. It holds as little about
+    the client as the work needs, and that little is wiped (`flask purge`) a
+    configurable time after the referral closes; the row itself, without the
+    client, stays for the statistics."""
+
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Service and centre are kept by name too: the statistics outlive a
+    # service removed from the directory.
+    service_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service.id", ondelete="SET NULL"), index=True
+    )
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="SET NULL"), index=True
+    )
+    service_name: Mapped[str] = mapped_column(String(300))
+    organization_name: Mapped[str] = mapped_column(String(300))
+    sender_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="sent", index=True)
+    # The client: first name or initials, how to reach them, what they need.
+    client_name: Mapped[str | None] = mapped_column(String(60))
+    client_contact: Mapped[str | None] = mapped_column(String(200))
+    client_language: Mapped[str] = mapped_column(String(8), default="lv")
+    need: Mapped[str | None] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Two people answering at once: the second answer is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    service: Mapped[Service | None] = relationship()
+    organization: Mapped[Organization | None] = relationship()
+    sender: Mapped[User | None] = relationship()
+    events: Mapped[list[ReferralEvent]] = relationship(
+        back_populates="referral", cascade="all, delete-orphan", order_by="ReferralEvent.id"
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in REFERRAL_CLOSED
+
+
+class ReferralEvent(db.Model):
+    """One step in a referral's history: who moved it to which status, when."""
+
+    __tablename__ = "referral_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("referral.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # A free-text note (may name the client: wiped by the purge).
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    referral: Mapped[Referral] = relationship(back_populates="events")
+    user: Mapped[User | None] = relationship()
