@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import routes as api_routes
     from .auth import routes as auth_routes
     from .manage import routes as manage_routes
+    from .manage import stats_routes  # noqa: F401  (registers on the manage blueprint)
     from .ops import routes as ops_routes
     from .public import routes as public_routes
 
