@@ -60,13 +60,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import routes as auth_routes
     from .manage import routes as manage_routes
     from .manage import stats_routes  # noqa: F401  (registers on the manage blueprint)
+    from .manage import referral_routes  # noqa: F401  (registers on the manage blueprint)
     from .ops import routes as ops_routes
     from .public import routes as public_routes
+    from .public import shortlist_routes  # noqa: F401  (registers on the public blueprint)
+    from .referrals import routes as referral_routes_for_senders
 
     app.register_blueprint(public_routes.root)
     app.register_blueprint(public_routes.bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(manage_routes.bp)
+    app.register_blueprint(referral_routes_for_senders.bp)
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(ops_routes.bp)
     app.register_blueprint(api_routes.bp)

@@ -19,6 +19,7 @@ from .extensions import db
 from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
 from .models import Location
+from .referral_workflow import expire_unanswered, purge_client_data
 from .seeding import database_is_empty, seed_starter_data
 
 
@@ -144,7 +145,29 @@ def import_command(path: Path, lang: str) -> None:
                            created=totals.created, updated=totals.updated, unchanged=totals.unchanged))
 
 
+@click.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Delete client data of referrals closed more than this many days ago "
+                   "(default: REFERRAL_RETENTION_DAYS, 180).")
+@with_appcontext
+def purge_command(days: int | None) -> None:
+    """Keep no client data longer than needed: close referrals left unanswered
+    for REFERRAL_EXPIRE_DAYS (their senders are told), then wipe the client's
+    name, contact and need from referrals closed long enough ago. Counts per
+    service, status and month stay. Run it daily from cron or a timer."""
+    config = current_app.config
+    retention = config["REFERRAL_RETENTION_DAYS"] if days is None else days
+    # E-mails to senders link to their referrals: URLs need a host outside a request.
+    with current_app.test_request_context(base_url=config["PUBLIC_BASE_URL"]):
+        expired = expire_unanswered(db.session, config["REFERRAL_EXPIRE_DAYS"])
+        purged = purge_client_data(db.session, retention)
+        db.session.commit()
+    click.echo(f"{expired} unanswered referrals closed as expired; "
+               f"client data deleted from {purged} referrals closed more than {retention} days ago.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(purge_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(geocode_command)
     app.cli.add_command(create_admin_command)

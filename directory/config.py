@@ -37,6 +37,8 @@ MAIL_USE_TLS = True
 MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_SENDER = "noreply@localhost"
+# The site's address, for links in e-mails that commands (`flask purge`) send.
+PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 # Listings not confirmed for this many days are flagged "may be out of date".
 STALE_AFTER_DAYS = 365

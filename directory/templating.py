@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from babel.dates import get_day_names
 from babel.units import format_unit
 from flask import Flask
-from flask_babel import format_date, format_decimal, format_time, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, gettext
 
 from .models import WEEKDAYS
 
@@ -57,3 +59,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_number, "number")
     app.add_template_filter(lambda t: format_time(t, "short") if t else "", "time")
     app.add_template_filter(lambda d: format_date(d, "long") if d else "", "date")
+    app.add_template_filter(lambda d: format_datetime(d, "short") if d else "", "datetime")
+    app.add_template_global(lambda: datetime.now(timezone.utc), "today")

@@ -3,6 +3,8 @@ editor of another centre: a redirect to sign in or 403, never the data.
 Every POST without a CSRF token is refused. URLs are read from the app's
 own URL map, so a new route cannot escape these checks."""
 
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from directory.models import (
     Location,
     Organization,
     ProblemReport,
+    Referral,
     Revision,
     Service,
     TaxonomyTerm,
@@ -30,7 +33,11 @@ def world(seeded_app, accounts):
         report = ProblemReport(organization=org, kind="other", comment="")
         revision = Revision(organization_id=org.id, entity_type="organization", entity_id=org.id,
                             action="update", changes='{"name": ["A", "B"]}')
-        db.session.add_all([report, revision])
+        service = db.session.scalar(select(Service).where(Service.organization_id == org.id))
+        referral = Referral(service=service, organization=org, service_name=service.name,
+                            organization_name=org.name, client_name="A. B.", client_contact="-",
+                            need="-", consent_at=datetime.now(timezone.utc))
+        db.session.add_all([report, revision, referral])
         db.session.commit()
         term = db.session.scalar(select(TaxonomyTerm).order_by(TaxonomyTerm.code))
         return {
@@ -40,6 +47,7 @@ def world(seeded_app, accounts):
             "location_id": db.session.scalar(select(Location.id).where(Location.organization_id == org.id)),
             "revision_id": revision.id,
             "report_id": report.id,
+            "referral_id": referral.id,
             "user_id": accounts["pending"],
             "term_id": term.id,
             "taxonomy_code": "service-type",

@@ -98,4 +98,15 @@
       links[i].href = url.pathname + url.search;
     }
   });
+
+  /* Print buttons: hidden without JavaScript, where the page tells the
+     visitor to use the browser's own Print command. */
+  function showPrintButtons() {
+    var buttons = document.querySelectorAll("[data-print]");
+    for (var i = 0; i < buttons.length; i++) buttons[i].hidden = false;
+  }
+  document.addEventListener("DOMContentLoaded", showPrintButtons);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
 })();

@@ -1,0 +1,41 @@
+"""What a printed shortlist or a client's referral slip says about one
+service: where to go, when, whom to call and what to bring. A service's own
+hours and phones win; otherwise the centre's are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .listings import DayHours, centre_schedules, weekly_hours
+from .models import Address, Phone, RequiredDocument, Service
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    service: Service
+    addresses: list[Address]
+    hours: list[DayHours]
+    phones: list[Phone]
+    email: str | None
+    documents: list[RequiredDocument]
+    text_language: str
+
+
+def contact_card(service: Service) -> ContactCard:
+    org = service.organization
+    addresses = [location.physical_address for location in org.locations if location.physical_address]
+    hours = weekly_hours(service.schedules) or weekly_hours(centre_schedules(org))
+    phones = list(service.phones)
+    if not phones:
+        phones = list(org.phones)
+        for location in org.locations:
+            phones.extend(location.phones)
+    return ContactCard(
+        service=service,
+        addresses=addresses,
+        hours=hours,
+        phones=phones,
+        email=service.email or org.email,
+        documents=list(service.required_documents),
+        text_language=org.text_language,
+    )

@@ -1,0 +1,1 @@
+"""Social workers refer clients to services: /<lang>/referrals/."""

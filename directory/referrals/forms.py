@@ -1,0 +1,79 @@
+"""Forms of the referral flow: sending one, and moving one on."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from ..i18n import AUTONYMS
+from ..models import REFERRAL_STATUSES
+from ..referral_workflow import (
+    CLIENT_CONTACT_MAX,
+    CLIENT_NAME_MAX,
+    DECLINE_REASON_LABELS,
+    NEED_MAX,
+    NOTE_MAX,
+)
+
+
+def _too_long(limit: int):
+    return Length(max=limit, message=_l("Write at most %(max)d characters.", max=limit))
+
+
+class ReferralForm(FlaskForm):
+    service_id = HiddenField(validators=[InputRequired()])
+    client_name = StringField(
+        _l("Client's first name or initials"),
+        description=_l("No surname or personal code: the centre needs only to recognise the client."),
+        validators=[DataRequired(_l("Write the client's first name or initials.")), _too_long(CLIENT_NAME_MAX)],
+    )
+    client_contact = StringField(
+        _l("How the centre can reach the client"),
+        description=_l("A phone number or e-mail address, or “through me” if the centre should contact you."),
+        validators=[DataRequired(_l("Write how the centre can reach the client.")), _too_long(CLIENT_CONTACT_MAX)],
+    )
+    client_language = SelectField(
+        _l("The client's language"),
+        description=_l("The client's slip is printed in this language."),
+        choices=[SelectChoice(code, name, render_kw={"lang": code}) for code, name in AUTONYMS.items()],
+        validators=[InputRequired()],
+    )
+    need = TextAreaField(
+        _l("What the client needs"),
+        description=_l("Only what the centre needs to know to help."),
+        validators=[DataRequired(_l("Describe what the client needs.")), _too_long(NEED_MAX)],
+    )
+    consent = BooleanField(
+        _l("The client agrees that this information is sent to the centre."),
+        validators=[DataRequired(_l("The client's consent is needed before anything about them is sent."))],
+    )
+
+
+class StatusForm(FlaskForm):
+    """The centre's answer, or the sender's withdrawal. `status` comes from the
+    button pressed; `expected` is the status the page showed."""
+
+    status = HiddenField(validators=[InputRequired(), Length(max=20)])
+    expected = HiddenField(validators=[InputRequired(), Length(max=20)])
+    reason = SelectField(
+        _l("Reason for declining"),
+        choices=[SelectChoice("", _l("Choose a reason"))]
+        + [SelectChoice(code, label) for code, label in DECLINE_REASON_LABELS.items()],
+        validate_choice=False,  # checked below: only a decline needs one
+    )
+    note = TextAreaField(
+        _l("Note (optional)"),
+        description=_l("Seen by the social worker and the centre. Write no more about the client than needed."),
+        validators=[_too_long(NOTE_MAX)],
+    )
+
+    def validate_reason(self, field) -> None:
+        if field.data and field.data not in DECLINE_REASON_LABELS:
+            raise ValidationError(_l("Choose one of the reasons."))
+        if self.status.data == "declined" and not field.data:
+            raise ValidationError(_l("Choose why the referral is declined."))
+
+    def validate_status(self, field) -> None:
+        if field.data not in REFERRAL_STATUSES:
+            raise ValidationError(_l("Unknown status."))

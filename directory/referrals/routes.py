@@ -1,0 +1,145 @@
+"""/<lang>/referrals/: a social worker sends a client to a service and follows
+the referral until the centre answers. The centre's side is in
+/<lang>/manage/referrals/ (directory.manage.referral_routes).
+
+Social workers send; social workers see the referrals they sent, and
+administrators see all. Every look at a referral is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import i18n, referral_workflow as workflow
+from ..contact_card import contact_card
+from ..extensions import db
+from ..models import Referral, Service
+from ..permissions import role_required
+from .forms import ReferralForm, StatusForm
+
+bp = i18n.localized_blueprint("referrals", __name__, "/referrals")
+
+SENDERS = ("social_worker", "admin")
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _referral(referral_id: int) -> Referral:
+    """A referral the signed-in sender (or an admin) may see; 404 / 403 otherwise."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None:
+        abort(404, "No referral with this number")
+    if not (workflow.is_sender(current_user, referral) or current_user.is_admin):
+        abort(403)
+    return referral
+
+
+@bp.get("/")
+@role_required(*SENDERS)
+def index():
+    """The referrals the social worker sent (all, for an admin)."""
+    group = request.args.get("status") if request.args.get("status") in workflow.STATUS_GROUPS else None
+    if current_user.is_admin:
+        listed = workflow.received_by(db.session, current_user, group, _page_number())
+    else:
+        listed = workflow.sent_by(db.session, current_user, group, _page_number())
+    workflow.record_list_view(db.session, current_user, listed.referrals, "sender-list")
+    db.session.commit()
+    return render_template("referrals/index.html", listed=listed, group=group,
+                           groups=workflow.STATUS_GROUP_LABELS, status_labels=workflow.STATUS_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("social_worker")
+def new():
+    """The referral form, for one service (?service=<id>, from the shortlist or a centre page)."""
+    form = ReferralForm()
+    service_id = form.service_id.data if request.method == "POST" else request.args.get("service", "")
+    service = db.session.get(Service, service_id) if service_id and len(service_id) <= 36 else None
+    if request.method == "GET":
+        if service is None:
+            abort(404, "No service with this id")
+        form.service_id.data = service.id
+        form.client_language.data = g.lang
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                referral = workflow.send_referral(
+                    db.session, service, current_user,
+                    client_name=form.client_name.data, client_contact=form.client_contact.data,
+                    client_language=form.client_language.data, need=form.need.data,
+                    consent=form.consent.data,
+                )
+            except workflow.Refused as refused:
+                db.session.rollback()
+                flash(str(refused), "error")
+                status = 409 if not workflow.referrable(service) else 400
+            else:
+                db.session.commit()
+                flash(_("The referral is sent. You will see here when the centre answers."), "info")
+                return redirect(url_for("referrals.referral", referral_id=referral.id))
+        else:
+            status = 400
+    if service is None:
+        abort(404, "No service with this id")
+    return render_template(
+        "referrals/new.html", form=form, service=service, card=contact_card(service),
+        referrable=workflow.referrable(service), receivers=workflow.has_receivers(db.session, service),
+    ), status
+
+
+@bp.get("/<int:referral_id>")
+@role_required(*SENDERS)
+def referral(referral_id: int):
+    item = _referral(referral_id)
+    workflow.record_view(db.session, current_user, item, "sender")
+    db.session.commit()
+    return render_template(
+        "referrals/referral.html", referral=item, form=StatusForm(),
+        status_labels=workflow.STATUS_LABELS, reason_labels=workflow.DECLINE_REASON_LABELS,
+        may_withdraw=(item.status, "withdrawn") in workflow.TRANSITIONS,
+    )
+
+
+@bp.post("/<int:referral_id>/withdraw")
+@role_required(*SENDERS)
+def withdraw(referral_id: int):
+    item = _referral(referral_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        flash(_("The form was not complete. Nothing was saved."), "error")
+        return redirect(url_for("referrals.referral", referral_id=item.id))
+    try:
+        workflow.change_status(db.session, item, current_user, "withdrawn",
+                               expected_status=form.expected.data, note=form.note.data)
+        db.session.commit()
+    except workflow.Refused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Someone changed this referral at the same moment. Nothing was saved; look again."), "error")
+    else:
+        flash(_("The referral is withdrawn. The centre is told."), "info")
+    return redirect(url_for("referrals.referral", referral_id=item.id))
+
+
+@bp.get("/<int:referral_id>/slip")
+@role_required(*SENDERS)
+def slip(referral_id: int):
+    """A printable slip for the client, in the language of this URL (the
+    referral page links to the client's language)."""
+    item = _referral(referral_id)
+    workflow.record_view(db.session, current_user, item, "slip")
+    db.session.commit()
+    service = item.service
+    return render_template(
+        "referrals/slip.html", referral=item, status_label=workflow.STATUS_LABELS[item.status],
+        card=contact_card(service) if service is not None else None,
+    )

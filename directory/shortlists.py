@@ -1,0 +1,145 @@
+"""Shortlists: services someone keeps aside to print, share or refer to.
+
+A resident without an account keeps the list in the (signed) session cookie;
+a signed-in user's list is saved in the database, so a social worker finds it
+again on another computer. Signing in moves a session list into the saved one.
+Both kinds answer the same three questions: which ids, add, remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from .models import Location, Organization, Service, ShortlistItem, TaxonomyTerm, User
+
+SESSION_KEY = "shortlist"
+
+
+class Shortlist(Protocol):
+    def ids(self) -> list[str]: ...
+    def add(self, service_id: str) -> bool: ...
+    def remove(self, service_id: str) -> None: ...
+    def clear(self) -> None: ...
+
+
+class SessionShortlist:
+    """Ids in the session cookie, oldest first, at most `limit` of them."""
+
+    def __init__(self, cookie_session: MutableMapping, limit: int) -> None:
+        self.cookie_session = cookie_session
+        self.limit = limit
+
+    def ids(self) -> list[str]:
+        stored = self.cookie_session.get(SESSION_KEY)
+        return [value for value in stored if isinstance(value, str)] if isinstance(stored, list) else []
+
+    def add(self, service_id: str) -> bool:
+        ids = self.ids()
+        if service_id in ids:
+            return True
+        if len(ids) >= self.limit:
+            return False
+        self.cookie_session[SESSION_KEY] = ids + [service_id]
+        return True
+
+    def remove(self, service_id: str) -> None:
+        self.cookie_session[SESSION_KEY] = [value for value in self.ids() if value != service_id]
+
+    def clear(self) -> None:
+        self.cookie_session.pop(SESSION_KEY, None)
+
+
+class SavedShortlist:
+    """A signed-in user's list, in the shortlist_item table."""
+
+    def __init__(self, session: Session, user: User, limit: int) -> None:
+        self.session = session
+        self.user = user
+        self.limit = limit
+
+    def ids(self) -> list[str]:
+        return list(self.session.scalars(
+            select(ShortlistItem.service_id)
+            .where(ShortlistItem.user_id == self.user.id)
+            .order_by(ShortlistItem.added_at, ShortlistItem.service_id)
+        ))
+
+    def add(self, service_id: str) -> bool:
+        ids = self.ids()
+        if service_id in ids:
+            return True
+        if len(ids) >= self.limit:
+            return False
+        self.session.add(ShortlistItem(user_id=self.user.id, service_id=service_id))
+        self.session.flush()
+        return True
+
+    def remove(self, service_id: str) -> None:
+        self.session.execute(delete(ShortlistItem).where(
+            ShortlistItem.user_id == self.user.id, ShortlistItem.service_id == service_id
+        ))
+
+    def clear(self) -> None:
+        self.session.execute(delete(ShortlistItem).where(ShortlistItem.user_id == self.user.id))
+
+
+def shortlist_for(session: Session, user, cookie_session: MutableMapping, limit: int) -> Shortlist:
+    if user is not None and user.is_authenticated:
+        return SavedShortlist(session, user, limit)
+    return SessionShortlist(cookie_session, limit)
+
+
+def move_into_saved(session: Session, user: User, cookie_session: MutableMapping, limit: int) -> int:
+    """On sign-in: the services shortlisted before signing in join the saved list."""
+    pending = SessionShortlist(cookie_session, limit)
+    saved = SavedShortlist(session, user, limit)
+    moved = 0
+    known = set(offered_ids(session, pending.ids()))
+    for service_id in pending.ids():
+        if service_id in known and saved.add(service_id):
+            moved += 1
+    pending.clear()
+    return moved
+
+
+def offered_ids(session: Session, service_ids: Iterable[str]) -> list[str]:
+    """The ids, in their order, of services residents can still find."""
+    wanted = [value for value in dict.fromkeys(service_ids) if isinstance(value, str) and len(value) <= 36]
+    if not wanted:
+        return []
+    found = set(session.scalars(
+        select(Service.id)
+        .join(Service.organization)
+        .where(Service.id.in_(wanted), Service.status == "active", Organization.status == "published")
+    ))
+    return [value for value in wanted if value in found]
+
+
+def load_services(session: Session, service_ids: list[str]) -> list[Service]:
+    """The services with everything a printed list shows, in the list's order.
+    Services retired since they were added are left out."""
+    ids = offered_ids(session, service_ids)
+    if not ids:
+        return []
+    services = session.scalars(
+        select(Service)
+        .where(Service.id.in_(ids))
+        .options(
+            selectinload(Service.organization).selectinload(Organization.locations).selectinload(Location.addresses),
+            selectinload(Service.organization).selectinload(Organization.locations).selectinload(Location.schedules),
+            selectinload(Service.organization).selectinload(Organization.locations).selectinload(Location.phones),
+            selectinload(Service.organization).selectinload(Organization.phones),
+            selectinload(Service.organization).selectinload(Organization.services).selectinload(Service.schedules),
+            selectinload(Service.schedules),
+            selectinload(Service.phones),
+            selectinload(Service.required_documents),
+            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.labels),
+            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
+        )
+    ).all()
+    by_id = {service.id: service for service in services}
+    return [by_id[value] for value in ids]
