@@ -61,7 +61,7 @@ from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -79,6 +79,7 @@ from .models import (
     Location,
     Organization,
     Phone,
+    RequiredDocument,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -325,6 +326,9 @@ HELD: dict[str, tuple[type, dict[str, str]]] = {
     "accessibility": (Accessibility, {
         "id": "id", "location_id": "location_id", "description": "description", "details": "details", "url": "url",
     }),
+    "required_document": (RequiredDocument, {
+        "id": "id", "service_id": "service_id", "document": "document", "uri": "uri",
+    }),
     "taxonomy": (Taxonomy, {
         "id": "id", "name": "name", "description": "description", "uri": "uri", "version": "version",
     }),
@@ -361,13 +365,15 @@ REFERENCES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("language", "service_id"): ("service", "service"),
     ("language", "location_id"): ("location", "location"),
     ("accessibility", "location_id"): ("location", "location"),
+    ("required_document", "service_id"): ("service", "service"),
     ("taxonomy_term", "taxonomy_id"): ("taxonomy", "taxonomy"),
     ("taxonomy_term", "parent_id"): ("taxonomy_term", None),  # no relationship: the column is set
     ("attribute", "taxonomy_term_id"): ("taxonomy_term", None),
     ("attribute", "link_id"): ("service", None),  # when link_entity is "service"
     ("x_taxonomy_term_label", "term_id"): ("taxonomy_term", "term"),
 }
-for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule"):
+for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule",
+               "required_document"):
     REFERENCES[(f"x_{_table}", "source_id")] = ("x_source_document", "source")
 
 # Required here although HSDS does not require them (the directory's own
@@ -375,6 +381,7 @@ for _table in ("organization", "service", "location", "address", "phone", "conta
 ALSO_REQUIRED = {
     ("location", "organization_id"), ("address", "location_id"), ("accessibility", "location_id"),
     ("language", "code"), ("schedule", "byday"), ("taxonomy_term", "taxonomy_id"),
+    ("required_document", "service_id"), ("required_document", "document"),
 }
 # Required by HSDS, but the directory states only what its sources state:
 # accepted empty (and exported as empty strings), never invented.
@@ -513,7 +520,8 @@ def tables() -> dict[str, Table]:
         Column("text", required=True, attr="text"),
     )
     for name in ("taxonomy", "taxonomy_term", "organization", "service", "location", "address",
-                 "service_at_location", "contact", "phone", "schedule", "language", "accessibility", "attribute"):
+                 "service_at_location", "contact", "phone", "schedule", "language", "accessibility",
+                 "required_document", "attribute"):
         result[name] = _hsds_table(official[name])
     x_table("x_taxonomy", Taxonomy, "taxonomy", Column("code", attr="code", check=_code))
     x_table("x_taxonomy_term", TaxonomyTerm, "taxonomy_term",
@@ -542,6 +550,8 @@ def tables() -> dict[str, Table]:
     x_table("x_phone", Phone, "phone", *_provenance())
     x_table("x_schedule", Schedule, "schedule", *_provenance(),
             Column("open_on_public_holidays", type="boolean", attr="open_on_public_holidays"))
+    x_table("x_required_document", RequiredDocument, "required_document", *_provenance(),
+            Column("position", type="integer", attr="position", check=_non_negative))
     return result
 
 
@@ -591,6 +601,9 @@ def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
         query = select(table.model)
         if table.model is TaxonomyTermLabel:
             query = query.order_by(TaxonomyTermLabel.term_id, TaxonomyTermLabel.locale)
+        elif table.model is RequiredDocument:
+            # In each service's order: a reader without x_required_documents.csv keeps it.
+            query = query.order_by(RequiredDocument.service_id, RequiredDocument.position, RequiredDocument.id)
         else:
             query = query.order_by(table.model.id)
         if table.model is TaxonomyTerm:
@@ -1196,7 +1209,7 @@ MODELS = {
     "organization": Organization, "service": Service, "location": Location, "taxonomy": Taxonomy,
     "taxonomy_term": TaxonomyTerm, "x_source_document": SourceDocument, "address": Address,
     "service_at_location": ServiceAtLocation, "contact": Contact, "phone": Phone, "schedule": Schedule,
-    "language": Language, "accessibility": Accessibility,
+    "language": Language, "accessibility": Accessibility, "required_document": RequiredDocument,
 }
 
 
@@ -1784,6 +1797,22 @@ def _write(session: Session, package: Package, report: Report) -> None:
     writer.table("schedule", Schedule, keep_when_empty={"freq": "WEEKLY", "open_on_public_holidays": False})
     writer.table("language", Language)
     writer.table("accessibility", Accessibility)
+
+    # What to bring: a new document the package gives no position comes after
+    # its service's documents in the database and those before it in the
+    # package (a known one keeps its own).
+    positions: dict[str, int] = {}
+
+    def next_position(values: dict[str, Any]) -> int:
+        service_id = values["service_id"]
+        if service_id not in positions:
+            last = session.scalar(select(func.max(RequiredDocument.position))
+                                  .where(RequiredDocument.service_id == service_id))
+            positions[service_id] = -1 if last is None else last
+        positions[service_id] += 1
+        return positions[service_id]
+
+    writer.table("required_document", RequiredDocument, keep_when_empty={"position": next_position})
 
     # Links between services and taxonomy terms: each service the package
     # lists gets exactly the links its attributes name.

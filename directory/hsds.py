@@ -33,6 +33,7 @@ from .models import (
     Location,
     Organization,
     Phone,
+    RequiredDocument,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -160,6 +161,7 @@ def _service_loads(nested: bool) -> list:
             selectinload(Service.schedules),
             selectinload(Service.languages),
             selectinload(Service.contacts),
+            selectinload(Service.required_documents),
             selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
         ]
         at_location = selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
@@ -354,6 +356,7 @@ def service_dict(service: Service, nested: bool = True, with_organization: bool 
             phones=[phone_dict(p) for p in service.phones],
             contacts=[contact_dict(c) for c in service.contacts],
             languages=[language_dict(lang) for lang in service.languages],
+            required_documents=[required_document_dict(d) for d in service.required_documents],
             attributes=[attribute_dict(service.id, "service", term) for term in service.taxonomy_terms],
             # Structured prices are not kept; fees_description says what is known.
             cost_options=[],
@@ -476,6 +479,17 @@ def phone_dict(phone: Phone) -> dict:
             "extension": phone.extension,
             "type": phone.type,
             "description": phone.description,
+        }
+    )
+
+
+def required_document_dict(document: RequiredDocument) -> dict:
+    return _compact(
+        {
+            "id": document.id,
+            "service_id": document.service_id,
+            "document": document.document,
+            "uri": document.uri,
         }
     )
 

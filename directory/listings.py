@@ -39,6 +39,7 @@ _CENTRE_LOADS = (
     selectinload(Organization.services).selectinload(Service.schedules),
     selectinload(Organization.services).selectinload(Service.phones),
     selectinload(Organization.services).selectinload(Service.languages),
+    selectinload(Organization.services).selectinload(Service.required_documents),
     selectinload(Organization.services).selectinload(Service.contacts),
     selectinload(Organization.services).selectinload(Service.source),
 )

@@ -38,6 +38,7 @@ from .models import (
     Organization,
     Phone,
     ProblemReport,
+    RequiredDocument,
     Revision,
     Schedule,
     Service,
@@ -55,6 +56,9 @@ SPOKEN_LANGUAGES = ("lv", "lt", "ru", "en", "pl", "be", "uk")
 # Revisions an admin can undo: their "before" values are plain field values.
 REVERTIBLE_ACTIONS = ("update", "retire", "revert")
 SERVICE_TYPES = "service-type"
+# "What to bring": at most this many items, each at most this long (the column's length).
+MAX_REQUIRED_DOCUMENTS = 20
+MAX_REQUIRED_DOCUMENT_LENGTH = 500
 TARGET_GROUPS = "target-group"
 
 MODELS: dict[str, type] = {"organization": Organization, "location": Location, "service": Service}
@@ -187,6 +191,27 @@ def _phones(value: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _documents(value: Any) -> list[str]:
+    """What to bring: the items in their order, stripped, empty ones left out."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"a list of documents expected, got {value!r}")
+    documents = []
+    for item in value:
+        text = _text(item)
+        if text is None:
+            continue
+        if "\n" in text:
+            raise ValueError("one document a line")
+        if len(text) > MAX_REQUIRED_DOCUMENT_LENGTH:
+            raise ValueError(f"a document of at most {MAX_REQUIRED_DOCUMENT_LENGTH} characters expected")
+        documents.append(text)
+    if len(documents) > MAX_REQUIRED_DOCUMENTS:
+        raise ValueError(f"at most {MAX_REQUIRED_DOCUMENTS} documents expected")
+    return documents
+
+
 # ------------------------------------------------------------ the registry
 
 
@@ -299,6 +324,24 @@ def _set_phones(session: Session, entity: Service, rows: list[dict[str, Any]]) -
     entity.phones = phones
 
 
+def _get_required_documents(entity: Service) -> list[str]:
+    return [document.document for document in entity.required_documents]
+
+
+def _set_required_documents(session: Session, entity: Service, documents: list[str]) -> None:
+    # A document that stays keeps its identity (its link, source and check date).
+    existing: dict[str, list[RequiredDocument]] = {}
+    for document in entity.required_documents:
+        existing.setdefault(document.document, []).append(document)
+    rows = []
+    for position, text in enumerate(documents):
+        same = existing.get(text)
+        document = same.pop(0) if same else RequiredDocument(id=new_id(), document=text)
+        document.position = position
+        rows.append(document)
+    entity.required_documents = rows
+
+
 FIELDS: dict[str, dict[str, Field]] = {
     "organization": {f.name: f for f in [
         _column("name", _name),
@@ -337,6 +380,8 @@ FIELDS: dict[str, dict[str, Field]] = {
         Field("languages", _get_languages, _set_languages, _codes, collection=True),
         Field("hours", _get_hours, _set_hours, _hours, collection=True),
         Field("phones", _get_phones, _set_phones, _phones, collection=True),
+        Field("required_documents", _get_required_documents, _set_required_documents, _documents,
+              collection=True),
     ]},
 }
 

@@ -36,6 +36,7 @@ from directory.models import (
     Language,
     Organization,
     Phone,
+    RequiredDocument,
     Schedule,
     Service,
     Taxonomy,
@@ -196,6 +197,33 @@ def test_service_maps_the_directory_fields_to_hsds(seeded_app, client, hsds):
     # Required by HSDS but not given by the listing: empty, never invented.
     assert address["address_1"] == "" and address["postal_code"] == ""
     assert address["region"] == address["state_province"] == "Daugavpils valstspilsēta"
+
+
+def test_what_to_bring_is_in_the_service_as_hsds_required_documents(seeded_app, client, hsds):
+    with seeded_app.app_context():
+        service = db.session.scalar(select(Service).where(Service.name == "Kanisterapija bērniem"))
+        service.required_documents = [
+            RequiredDocument(document="Ārsta nosūtījums", uri="https://www.example.lv/nosutijums.pdf", position=1),
+            RequiredDocument(document="Bērna dzimšanas apliecība", position=0),
+        ]
+        db.session.commit()
+        service_id = service.id
+        ids = [d.id for d in service.required_documents]
+    service = hsds(get_json(client, f"/api/services/{service_id}"), "service.json")
+    hsds(service, "compiled/service_with_definitions.json")
+    assert service["required_documents"] == [
+        {"id": ids[0], "service_id": service_id, "document": "Bērna dzimšanas apliecība"},
+        {"id": ids[1], "service_id": service_id, "document": "Ārsta nosūtījums",
+         "uri": "https://www.example.lv/nosutijums.pdf"},
+    ]
+    for document in service["required_documents"]:
+        hsds(document, "required_document.json")
+    # The nested list gives the same; the one-to-one list shape has none.
+    page = get_page(client, f"/api/services?full=true&per_page={MAX_PER_PAGE}", hsds, "service.json")
+    [listed] = [s for s in page["contents"] if s["id"] == service_id]
+    assert listed["required_documents"] == service["required_documents"]
+    assert all(s["required_documents"] == [] for s in page["contents"] if s["id"] != service_id)
+    assert "required_documents" not in get_json(client, "/api/services")["contents"][0]
 
 
 def test_fees_text_wins_over_the_flag(seeded_app, client):

@@ -33,6 +33,7 @@ from directory.models import (
     Location,
     Organization,
     Phone,
+    RequiredDocument,
     Schedule,
     Service,
     Taxonomy,
@@ -43,7 +44,8 @@ HSDS_DIR = Path(exchange.__file__).resolve().parent / "hsds_schema"
 OFFICIAL = json.loads((HSDS_DIR / "datapackage.json").read_text(encoding="utf-8"))
 OFFICIAL_BY_NAME = {r["name"]: r for r in OFFICIAL["resources"]}
 HSDS_TABLES = ["organization", "service", "location", "address", "service_at_location", "phone", "contact",
-               "schedule", "language", "accessibility", "taxonomy", "taxonomy_term", "attribute"]
+               "schedule", "language", "accessibility", "required_document", "taxonomy", "taxonomy_term",
+               "attribute"]
 
 # Not the directory's data: accounts, their history, residents' reports stay
 # in this database and are never exported; geocode_cache is a cache of the
@@ -134,6 +136,13 @@ def enrich() -> None:
         Language(location=location, code="ru"),
         Accessibility(location=location, description="Uzbrauktuve", details="Pie sētas durvīm",
                       url="https://www.example.lv/pieejamiba"),
+        # Ids against the order: the order is the position's.
+        RequiredDocument(id="ffffffff-0000-4000-8000-000000000001", service=service, position=0,
+                         document="Pase vai personas apliecība", source=vigante.source,
+                         last_verified=date(2024, 6, 3)),
+        RequiredDocument(id="00000000-0000-4000-8000-000000000002", service=service, position=1,
+                         document="Nosūtījums, ar komatu; un \"pēdiņām\"",
+                         uri="https://www.example.lv/nosutijums.pdf"),
     ])
     taxonomy = db.session.scalar(select(Taxonomy).where(Taxonomy.code == "service-type"))
     taxonomy.uri, taxonomy.version = "https://www.example.lv/taxonomy", "2024"
@@ -327,6 +336,7 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_data_back(enri
     with enriched_app.app_context():
         before = directory_rows()
         assert before["phone"] and before["schedule"] and before["language"] and before["accessibility"]
+        assert before["required_document"]
         assert before["taxonomy_term_label"] and before["service_taxonomy_term"] and before["source_document"]
         empty_database()
         assert db.session.scalar(select(func.count()).select_from(Organization)) == 0
@@ -352,6 +362,44 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_data_back(enri
         after = directory_rows()
         for table in before:
             assert after[table] == before[table], table
+
+
+def test_what_to_bring_travels_in_order_with_its_link_and_source(enriched_app, package):
+    with enriched_app.app_context():
+        service = org("vigante").services[0]
+        service_id, source_id = service.id, org("vigante").source_id
+    _h, documents = read_csv(package / "required_documents.csv")
+    assert [(row["service_id"], row["document"], row["uri"]) for row in documents] == [
+        (service_id, "Pase vai personas apliecība", ""),
+        (service_id, 'Nosūtījums, ar komatu; un "pēdiņām"', "https://www.example.lv/nosutijums.pdf"),
+    ]
+    _h, extras = read_csv(package / "x_required_documents.csv")
+    assert [(row["position"], row["source_id"], row["last_verified"]) for row in extras] == [
+        ("0", source_id, "2024-06-03"), ("1", "", "")]
+    with enriched_app.app_context():
+        empty_database()
+        report = exchange.import_package(db.session, package)
+        assert report.ok and report.counts["required_document"].created == 2
+        service = db.session.get(Service, service_id)
+        assert [(d.document, d.uri, d.source_id) for d in service.required_documents] == [
+            ("Pase vai personas apliecība", None, source_id),
+            ('Nosūtījums, ar komatu; un "pēdiņām"', "https://www.example.lv/nosutijums.pdf", None),
+        ]
+
+
+def test_what_to_bring_keeps_its_order_without_the_directorys_own_files(enriched_app, package):
+    """Another publisher's package has no positions: the rows' order is the list's."""
+    descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"] = [r for r in descriptor["resources"] if r["name"] != "x_required_document"]
+    (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    (package / "x_required_documents.csv").unlink()
+    with enriched_app.app_context():
+        service_id = org("vigante").services[0].id
+        empty_database()
+        assert exchange.import_package(db.session, package).ok
+        documents = db.session.get(Service, service_id).required_documents
+        assert [(d.position, d.document) for d in documents] == [
+            (0, "Pase vai personas apliecība"), (1, 'Nosūtījums, ar komatu; un "pēdiņām"')]
 
 
 def test_the_round_trip_keeps_coordinates_without_asking_the_geocoder(enriched_app, package, monkeypatch):
@@ -567,6 +615,14 @@ BAD_CELLS = {
                    "lowercase letters"),
     "too long": (_set("organizations.csv", None, "name", "x" * 301), "organizations.csv", "name", "at most 300"),
     "a row with too many cells": (None, "organizations.csv", None, "cells"),
+    "a document without text": (_set("required_documents.csv", None, "document", " "), "required_documents.csv",
+                                "document", "Required"),
+    "a document link that is not a web address": (_set("required_documents.csv", None, "uri", "javascript:alert(1)"),
+                                                  "required_documents.csv", "uri", "http://"),
+    "a document of an unknown service": (_set("required_documents.csv", None, "service_id", str(uuid.uuid4())),
+                                         "required_documents.csv", "service_id", "No service with this id"),
+    "a negative document position": (_set("x_required_documents.csv", None, "position", "-1"),
+                                     "x_required_documents.csv", "position", "0 or more"),
     "an extra row for a record not in the package": (_set("x_services.csv", None, "id", str(uuid.uuid4())),
                                                      "x_services.csv", "id", "No row with this id in services.csv"),
 }

@@ -17,6 +17,7 @@ from directory.models import (
     Location,
     Organization,
     ProblemReport,
+    RequiredDocument,
     Revision,
     Service,
     User,
@@ -165,6 +166,41 @@ def test_propose_organization_waits_for_review(seeded_app, accounts):
         again = publishing.propose_organization(db.session, {"name": "Zarasų dienos centras"}, user)
         db.session.flush()
         assert again.slug == "zarasu-dienos-centras-2"
+
+
+def test_what_to_bring_keeps_its_order_and_is_revised_like_any_field(seeded_app, accounts):
+    with seeded_app.app_context():
+        user = editor(seeded_app)
+        service = get(Service, SASKARSME_SERVICE)
+        assert publishing.current_values(service)["required_documents"] == []
+        revision = publishing.apply_changes(
+            db.session, service, {"required_documents": ["  Pase vai ID karte ", "", "Ārsta nosūtījums"]}, user)
+        db.session.commit()
+        assert json.loads(revision.changes) == {
+            "required_documents": [[], ["Pase vai ID karte", "Ārsta nosūtījums"]]}
+        assert [(d.position, d.document) for d in service.required_documents] == [
+            (0, "Pase vai ID karte"), (1, "Ārsta nosūtījums")]
+        # A link given by an import stays with its document when the list is reordered.
+        service.required_documents[1].uri = "https://www.example.lv/nosutijums.pdf"
+        db.session.commit()
+        assert publishing.apply_changes(db.session, service, publishing.current_values(service), user) is None
+        reordered = publishing.apply_changes(
+            db.session, service, {"required_documents": ["Ārsta nosūtījums", "Pase vai ID karte", "Izziņa"]}, user)
+        db.session.commit()
+        assert [(d.position, d.document, d.uri) for d in service.required_documents] == [
+            (0, "Ārsta nosūtījums", "https://www.example.lv/nosutijums.pdf"),
+            (1, "Pase vai ID karte", None),
+            (2, "Izziņa", None),
+        ]
+        # Undone: the earlier list is back, in its order, and the extra row is gone.
+        publishing.revert(db.session, reordered, user)
+        db.session.commit()
+        assert publishing.current_values(service)["required_documents"] == ["Pase vai ID karte", "Ārsta nosūtījums"]
+        assert db.session.scalar(select(db.func.count()).select_from(RequiredDocument)) == 2
+        with pytest.raises(ValueError):
+            publishing.apply_changes(db.session, service, {"required_documents": ["x" * 501]}, user)
+        with pytest.raises(ValueError):
+            publishing.apply_changes(db.session, service, {"required_documents": "Pase"}, user)
 
 
 # ------------------------------------------------------------ through the browser's eyes
@@ -614,3 +650,89 @@ def test_history_shows_markup_as_text(seeded_app, accounts):
     page = soup(response)
     assert page.select_one('#history tr[data-field="name"] .after').get_text(strip=True) == evil
     assert not [s for s in page.select("script") if "alert" in s.text]
+
+
+def test_what_to_bring_one_item_a_line(seeded_app, accounts):
+    client = signed_in(seeded_app, "editor@example.lv")
+    page, data = service_form(client)
+    assert page.select_one('label[for="required_documents"]').get_text(strip=True) == "What to bring"
+    assert page.select_one("#required_documents").text.strip() == ""
+    typed = "  Pase vai personas apliecība \r\n\r\nĀrsta nosūtījums\r\n   \r\nIenākumu izziņa\r\n"
+    assert post(client, SERVICE_URL, replace(data, required_documents=typed, save="1")).status_code == 302
+    with seeded_app.app_context():
+        service = get(Service, SASKARSME_SERVICE)
+        assert [(d.position, d.document) for d in service.required_documents] == [
+            (0, "Pase vai personas apliecība"), (1, "Ārsta nosūtījums"), (2, "Ienākumu izziņa")]
+
+    # The list comes back in the form, one item a line, in its order.
+    page, data = service_form(client)
+    assert page.select_one("#required_documents").text.split("\n")[-3:] == [
+        "Pase vai personas apliecība", "Ārsta nosūtījums", "Ienākumu izziņa"]
+    # The history shows the list before and after.
+    row = soup(client.get(ORG_URL)).select_one('#history li.revision-update tr[data-field="required_documents"]')
+    assert row.select_one("th").get_text(strip=True) == "What to bring"
+    assert row.select_one(".before").get_text(strip=True) == "empty"
+    assert list(row.select_one(".after").stripped_strings) == [
+        "Pase vai personas apliecība", "Ārsta nosūtījums", "Ienākumu izziņa"]
+    # Saving the form with another change leaves the list out of that revision.
+    assert post(client, SERVICE_URL, replace(data, name="Saskarsme", save="1")).status_code == 302
+    with seeded_app.app_context():
+        latest = publishing.latest_revision(db.session, get(Service, SASKARSME_SERVICE))
+        assert set(json.loads(latest.changes)) == {"name"}
+    # Residents see it on the centre page.
+    items = soup(client.get("/en/centres/saskarsme")).select(".required-documents li")
+    assert [li.get_text(strip=True) for li in items] == [
+        "Pase vai personas apliecība", "Ārsta nosūtījums", "Ienākumu izziņa"]
+
+    # Emptied: the list is gone.
+    _, data = service_form(client)
+    assert post(client, SERVICE_URL, replace(data, required_documents="\r\n", save="1")).status_code == 302
+    with seeded_app.app_context():
+        assert get(Service, SASKARSME_SERVICE).required_documents == []
+        assert db.session.scalar(select(db.func.count()).select_from(RequiredDocument)) == 0
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("\r\n".join(f"Dokuments {n}" for n in range(1, 22)), "List at most 20 things to bring, one a line."),
+    ("Pase\r\n" + "x" * 501, "Use at most 500 characters on each line."),
+])
+def test_what_to_bring_too_long_keeps_what_was_typed(seeded_app, accounts, typed, message):
+    client = signed_in(seeded_app, "editor@example.lv")
+    _, data = service_form(client)
+    response = post(client, SERVICE_URL, replace(data, required_documents=typed, save="1"))
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one(".error-summary")
+    assert page.select_one("#required_documents-error").get_text(strip=True) == message
+    assert page.select_one("#required_documents")["aria-invalid"] == "true"
+    assert page.select_one("#required_documents").text.strip().splitlines() == typed.splitlines()
+    with seeded_app.app_context():
+        assert get(Service, SASKARSME_SERVICE).required_documents == []
+        assert db.session.scalar(select(db.func.count()).select_from(Revision)) == 0
+    # Twenty lines, blank lines between them, are fine.
+    twenty = "\r\n\r\n".join(f"Dokuments {n}" for n in range(1, 21))
+    assert post(client, SERVICE_URL, replace(data, required_documents=twenty, save="1")).status_code == 302
+    with seeded_app.app_context():
+        assert len(get(Service, SASKARSME_SERVICE).required_documents) == 20
+
+
+def test_what_to_bring_on_the_conflict_page_and_back_to_the_form(seeded_app, accounts):
+    make_user(seeded_app, "second@example.lv", "editor", organizations=["saskarsme"])
+    first, second = signed_in(seeded_app, "editor@example.lv"), signed_in(seeded_app, "second@example.lv")
+    _, first_data = service_form(first)
+    _, second_data = service_form(second)
+    assert post(first, SERVICE_URL, replace(first_data, required_documents="Pase", save="1")).status_code == 302
+    response = post(second, SERVICE_URL,
+                    replace(second_data, required_documents="ID karte\r\nNosūtījums", save="1"))
+    assert response.status_code == 409
+    page = soup(response)
+    row = page.select_one('#conflict tr[data-field="required_documents"]')
+    assert "differs" in row["class"]
+    assert list(row.select_one(".yours").stripped_strings) == ["ID karte", "Nosūtījums"]
+    assert list(row.select_one(".theirs").stripped_strings) == ["Pase"]
+    back = page.select_one("#back-to-form")
+    data = [(i["name"], i["value"]) for i in back.select("input[type=hidden]")] + [("back_to_form", "1")]
+    page = soup(post(second, back["action"], data))
+    assert page.select_one("#required_documents").text.strip().splitlines() == ["ID karte", "Nosūtījums"]
+    with seeded_app.app_context():
+        assert [d.document for d in get(Service, SASKARSME_SERVICE).required_documents] == ["Pase"]

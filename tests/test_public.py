@@ -194,3 +194,38 @@ def test_hours_given_for_a_service_show_with_that_service(seeded_app):
     assert "Tuesday" in hours and "10:00" in hours and "12:00" in hours
     # No "not yet provided" for the centre as a whole: the hours are given per service.
     assert page.select_one("dd.hours") is None
+
+
+def test_what_to_bring_shows_with_its_service(seeded_app):
+    from sqlalchemy import select
+
+    from directory.extensions import db
+    from directory.models import RequiredDocument, Service
+
+    with seeded_app.app_context():
+        service = db.session.scalar(select(Service).where(Service.name == "Kanisterapija bērniem"))
+        service.required_documents = [
+            RequiredDocument(document="Ārsta nosūtījums", uri="https://www.example.lv/nosutijums.pdf", position=1),
+            RequiredDocument(document="Bērna dzimšanas apliecība", position=0),
+        ]
+        db.session.commit()
+        service_id = service.id
+        other_id = db.session.scalar(select(Service.id).where(Service.name == "Specializētā darbnīca"))
+    page = soup(seeded_app.test_client().get("/en/centres/daugavpils-dienas-aprupes-centrs"))
+    facts = page.select_one(f'section.service[aria-labelledby="service-{service_id}"] dl.facts')
+    documents = facts.select_one("dd.required-documents")
+    assert documents.find_previous_sibling("dt").get_text(strip=True) == "What to bring"
+    assert documents.select_one("ul")["lang"] == "lv"  # the centre's language, not the page's
+    assert [li.get_text(strip=True) for li in documents.select("li")] == [
+        "Bērna dzimšanas apliecība", "Ārsta nosūtījums"]  # in the centre's order
+    link = documents.select_one("li a")
+    assert link.get_text(strip=True) == "Ārsta nosūtījums"
+    assert link["href"] == "https://www.example.lv/nosutijums.pdf" and link["rel"] == ["noopener"]
+    # A service that says nothing about it.
+    other = page.select_one(f'section.service[aria-labelledby="service-{other_id}"] dd.required-documents')
+    assert other.get_text(strip=True) == "not yet provided" and not other.select("ul")
+
+
+def test_what_to_bring_not_yet_provided_in_latvian(client):
+    page = soup(client.get("/lv/centres/saskarsme"))
+    assert [dd.get_text(strip=True) for dd in page.select(".service dd.required-documents")] == [NOT_PROVIDED]

@@ -70,6 +70,7 @@ FIELD_LABELS = {
     "languages": _l("Languages spoken"),
     "hours": _l("Opening hours"),
     "phones": _l("Phone numbers"),
+    "required_documents": _l("What to bring"),
     "last_verified": _l("Checked as still correct"),
 }
 
@@ -191,6 +192,21 @@ class EditForm(FlaskForm):
         values.update({name: TRI_STATE.get(self[name].data) for name in self.TRI_STATE_FIELDS})
         values.update({name: self[name].data for name in self.PLAIN_FIELDS})
         return values
+
+
+def lines_of(text: str | None) -> list[str]:
+    """A textarea holding one item a line: the items, stripped, blank lines left out."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def required_documents_check(form, field) -> None:
+    lines = lines_of(field.data)
+    if len(lines) > publishing.MAX_REQUIRED_DOCUMENTS:
+        raise ValidationError(_l("List at most %(max)d things to bring, one a line.",
+                                 max=publishing.MAX_REQUIRED_DOCUMENTS))
+    if any(len(line) > publishing.MAX_REQUIRED_DOCUMENT_LENGTH for line in lines):
+        raise ValidationError(_l("Use at most %(max)d characters on each line.",
+                                 max=publishing.MAX_REQUIRED_DOCUMENT_LENGTH))
 
 
 # ------------------------------------------------------------ repeatable rows
@@ -328,6 +344,11 @@ class ServiceForm(EditForm):
     application_process = optional_text(FIELD_LABELS["application_process"], TEXT_LIMIT, area=True)
     free_of_charge = tri_state_field(FIELD_LABELS["free_of_charge"])
     fees_description = optional_text(FIELD_LABELS["fees_description"], TEXT_LIMIT, area=True)
+    required_documents = TextAreaField(
+        FIELD_LABELS["required_documents"],
+        validators=[required_documents_check],
+        description=_l("Documents or things a person needs to bring, one a line, such as: passport or ID card."),
+    )
     languages = checkbox_list(FIELD_LABELS["languages"], language_choices)
     hours = FieldList(FormField(HoursRowForm), label=FIELD_LABELS["hours"])
     phones = FieldList(FormField(PhoneRowForm), label=FIELD_LABELS["phones"])
@@ -351,6 +372,12 @@ class ServiceForm(EditForm):
         if field.data is not None and low is not None and not self.minimum_age.errors and field.data < low:
             raise ValidationError(_l("The maximum age cannot be below the minimum age."))
 
+    @classmethod
+    def initial(cls, values: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+        data = super().initial(values, version)
+        data["required_documents"] = "\n".join(values.get("required_documents") or [])
+        return data
+
     def to_values(self) -> dict[str, Any]:
         values = super().to_values()
         values["service_types"] = values["service_types"] or []
@@ -358,6 +385,7 @@ class ServiceForm(EditForm):
         values["languages"] = values["languages"] or []
         values["hours"] = [entry.form.to_value() for entry in self.hours if not entry.form.dropped()]
         values["phones"] = [entry.form.to_value() for entry in self.phones if not entry.form.dropped()]
+        values["required_documents"] = lines_of(self.required_documents.data)
         return values
 
 

@@ -80,6 +80,8 @@ def present(field: str, value: Any) -> list[str]:
         return lines
     if field == "phones":
         return [row["number"] + (f" ({row['description']})" if row.get("description") else "") for row in value]
+    if field == "required_documents":
+        return [str(document) for document in value]
     return str(value).splitlines()
 
 
