@@ -492,3 +492,10 @@ def test_every_referral_post_needs_a_csrf_token(seeded_app, sent):
     assert editor.post(f"{sent['centre_url']}/status", data={"status": "accepted", "expected": "sent"}).status_code == 400
     assert counts(seeded_app) == before
     assert the_referral(seeded_app, sent["id"]).status == "sent"
+
+
+def test_the_dashboard_counts_referrals_waiting_for_an_answer(seeded_app, sent):
+    link = soup(sent["editor"].get("/lv/manage/")).select_one("#waiting-referrals a")
+    assert link["href"] == "/lv/manage/referrals/?status=waiting" and "1" in link.get_text()
+    answer(sent["editor"], sent["id"], "accepted", "sent")
+    assert "/lv/manage/referrals/?status=waiting" not in str(soup(sent["editor"].get("/lv/manage/")).select_one("#waiting-referrals"))

@@ -18,7 +18,7 @@ from jinja2_fragments.flask import render_block
 
 from sqlalchemy import select
 
-from .. import administration, i18n, publishing
+from .. import administration, i18n, publishing, referral_workflow
 from ..admin.forms import PROBLEM_KIND_LABELS, ActionForm
 from ..extensions import db
 from ..models import Location, Organization, ProblemReport, Revision, Service
@@ -213,6 +213,7 @@ def dashboard():
         "manage/dashboard.html",
         organizations=organizations,
         problems=publishing.open_problem_counts(db.session, [org.id for org in organizations]),
+        waiting_referrals=referral_workflow.waiting_count(db.session, current_user),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, user_logged_in
 
 from .. import shortlists
@@ -79,8 +79,9 @@ def shortlist_shared():
 
 
 def _full_message() -> str:
-    return _("Your shortlist is full (%(limit)d services). Remove one to add another.",
-             limit=current_app.config["SHORTLIST_LIMIT"])
+    return ngettext("Your shortlist is full: it holds at most %(num)d service. Remove one to add another.",
+                    "Your shortlist is full: it holds at most %(num)d services. Remove one to add another.",
+                    current_app.config["SHORTLIST_LIMIT"])
 
 
 @bp.post("/shortlist/add")
