@@ -56,6 +56,14 @@
     focusedId = null;
   });
 
+  /* The words are searched as they are typed (the "input" trigger). The
+     "change" the search box fires when it loses focus - as the visitor
+     presses "Add to shortlist" on a result - would send the same search
+     again, and its late answer could redraw that result with its old button. */
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "q") event.stopPropagation();
+  }, true);
+
   /* Leave empty fields out of a search, so the address stays short. */
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") return;  // a POSTed form sends every field
@@ -106,6 +114,15 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].hidden = false;
   }
   document.addEventListener("DOMContentLoaded", showPrintButtons);
+
+  /* A form came back with errors: start from its summary (tabindex=-1), so
+     that keyboard and screen-reader users land on the message and the next
+     Tab reaches the fields, with what they typed still in them. */
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector(".error-summary");
+    if (summary && (!document.activeElement || document.activeElement === document.body)) summary.focus();
+  });
+
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
