@@ -122,10 +122,10 @@ STATUS_GROUPS = {
 
 
 STATUS_GROUP_LABELS = {
-    "open": _l("Open"),
+    "open": _l("Open referrals"),
     "waiting": _l("Waiting for an answer"),
-    "accepted": _l("Accepted"),
-    "closed": _l("Closed"),
+    "accepted": _l("Accepted referrals"),
+    "closed": _l("Closed referrals"),
 }
 
 
