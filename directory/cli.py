@@ -162,8 +162,8 @@ def purge_command(days: int | None) -> None:
         expired = expire_unanswered(db.session, config["REFERRAL_EXPIRE_DAYS"])
         purged = purge_client_data(db.session, retention)
         db.session.commit()
-    click.echo(f"{expired} unanswered referrals closed as expired; "
-               f"client data deleted from {purged} referrals closed more than {retention} days ago.")
+    click.echo(f"Referrals closed as expired (no answer in {config['REFERRAL_EXPIRE_DAYS']} days): {expired}")
+    click.echo(f"Referrals whose client data was deleted (closed more than {retention} days ago): {purged}")
 
 
 def init_app(app: Flask) -> None:
