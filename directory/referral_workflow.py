@@ -245,7 +245,12 @@ def send_referral(
     referral.events.append(ReferralEvent(status="sent", user=sender, created_at=now))
     session.add(referral)
     session.flush()
-    _tell_centre(session, referral, lambda: _("New referral to %(service)s", service=referral.service_name))
+    _tell_centre(
+        session, referral,
+        lambda: _("New referral to %(service)s", service=referral.service_name),
+        lambda url: _("A social worker has sent a referral to %(service)s (%(centre)s). Open it to answer:\n\n%(url)s",
+                      service=referral.service_name, centre=referral.organization_name, url=url),
+    )
     audit.record(session, "referral-send", sender, "referral", referral.id, service=service.id)
     return referral
 
@@ -300,7 +305,12 @@ def change_status(
     if actor == "centre":
         _tell_sender(session, referral, subject)
     else:
-        _tell_centre(session, referral, subject)
+        _tell_centre(
+            session, referral, subject,
+            lambda url: _("The social worker has withdrawn the referral to %(service)s (%(centre)s); "
+                          "nothing more is needed from you:\n\n%(url)s",
+                          service=referral.service_name, centre=referral.organization_name, url=url),
+        )
     audit.record(session, "referral-status", user, "referral", referral.id, status=new_status)
     return event
 
@@ -374,17 +384,12 @@ def _centre_recipients(session: Session, referral: Referral) -> list[User]:
     return list(session.scalars(select(User).where(User.status == "active", User.role == "admin")))
 
 
-def _tell_centre(session: Session, referral: Referral, subject) -> None:
+def _tell_centre(session: Session, referral: Referral, subject, body) -> None:
+    """`subject()` and `body(url)` are called in each recipient's language."""
     for user in _centre_recipients(session, referral):
         with force_locale(user.language):
-            queue_email(
-                session, user.email, subject(),
-                _("A social worker has sent a referral to %(service)s (%(centre)s), or changed one. "
-                  "Open it to answer:\n\n%(url)s",
-                  service=referral.service_name, centre=referral.organization_name,
-                  url=url_for("manage.referral", lang_code=user.language, referral_id=referral.id,
-                              _external=True)),
-            )
+            url = url_for("manage.referral", lang_code=user.language, referral_id=referral.id, _external=True)
+            queue_email(session, user.email, subject(), body(url))
 
 
 def _tell_sender(session: Session, referral: Referral, subject) -> None:
