@@ -19,7 +19,7 @@ from .extensions import db
 from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
 from .models import Location
-from .referral_workflow import expire_unanswered, purge_client_data
+from .referral_workflow import expire_unanswered, purge_client_data, remind_unanswered
 from .seeding import database_is_empty, seed_starter_data
 
 
@@ -166,8 +166,21 @@ def purge_command(days: int | None) -> None:
     click.echo(f"Referrals whose client data was deleted (closed more than {retention} days ago): {purged}")
 
 
+@click.command("remind")
+@with_appcontext
+def remind_command() -> None:
+    """Remind centres, once, of referrals waiting REFERRAL_REMIND_DAYS for an
+    answer. Run it daily, like `purge`."""
+    config = current_app.config
+    with current_app.test_request_context(base_url=config["PUBLIC_BASE_URL"]):
+        reminded = remind_unanswered(db.session, config["REFERRAL_REMIND_DAYS"])
+        db.session.commit()
+    click.echo(f"Centres reminded of referrals waiting {config['REFERRAL_REMIND_DAYS']} days or more: {reminded}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(purge_command)
+    app.cli.add_command(remind_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(geocode_command)
     app.cli.add_command(create_admin_command)

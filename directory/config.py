@@ -78,5 +78,8 @@ MAP_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">Open
 # the centre has not answered in REFERRAL_EXPIRE_DAYS is closed as expired.
 REFERRAL_RETENTION_DAYS = 180
 REFERRAL_EXPIRE_DAYS = 90
+# `flask --app directory remind` reminds a centre once of a referral that has
+# waited this many days for its answer.
+REFERRAL_REMIND_DAYS = 7
 # A resident's shortlist lives in the session cookie: keep it small.
 SHORTLIST_LIMIT = 30

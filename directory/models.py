@@ -673,6 +673,8 @@ class Referral(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the centre was last reminded of a referral still waiting for its answer.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Two people answering at once: the second answer is refused.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import url_for
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, format_date, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -316,6 +316,32 @@ def change_status(
 
 
 # ------------------------------------------------------------ keeping little
+
+
+def remind_unanswered(session: Session, days: int, now: datetime | None = None) -> int:
+    """Remind the centre, once, of each referral that has waited `days` for
+    its answer. Returns how many referrals were reminded of."""
+    now = now or _now()
+    waiting = session.scalars(
+        select(Referral).where(
+            Referral.status == "sent", Referral.reminded_at.is_(None),
+            Referral.created_at < now - timedelta(days=days),
+        )
+    ).all()
+    for referral in waiting:
+        referral.reminded_at = now
+        _tell_centre(
+            session, referral,
+            lambda r=referral: _("Reminder: a referral to %(service)s waits for your answer", service=r.service_name),
+            lambda url, r=referral: _(
+                "A social worker sent a referral to %(service)s (%(centre)s) on %(date)s, and it still waits "
+                "for your answer. Please accept or decline it:\n\n%(url)s",
+                service=r.service_name, centre=r.organization_name, date=format_date(r.created_at, "long"),
+                url=url),
+        )
+    if waiting:
+        audit.record(session, "referral-remind", None, "referral", None, count=len(waiting))
+    return len(waiting)
 
 
 def expire_unanswered(session: Session, days: int, now: datetime | None = None) -> int:

@@ -504,3 +504,23 @@ def test_the_dashboard_counts_referrals_waiting_for_an_answer(seeded_app, sent):
     assert link["href"] == "/lv/manage/referrals/?status=waiting" and "1" in link.get_text()
     answer(sent["editor"], sent["id"], "accepted", "sent")
     assert "/lv/manage/referrals/?status=waiting" not in str(soup(sent["editor"].get("/lv/manage/")).select_one("#waiting-referrals"))
+
+
+def test_centres_are_reminded_once_of_a_referral_waiting_for_an_answer(seeded_app, sent):
+    runner = seeded_app.test_cli_runner()
+    assert runner.invoke(args=["remind"]).output.strip().endswith(": 0")  # too early
+    age(seeded_app, sent["id"], created_days_ago=8)
+    before = len(outbox(seeded_app))
+    result = runner.invoke(args=["remind"])
+    assert result.exit_code == 0 and result.output.strip().endswith(": 1")
+    mails = outbox(seeded_app)[before:]
+    assert [m[0] for m in mails] == ["editor@example.lv"]
+    assert f"/lv/manage/referrals/{sent['id']}" in mails[0][2] and "Anna" not in mails[0][1] + mails[0][2]
+    assert runner.invoke(args=["remind"]).output.strip().endswith(": 0")  # once only
+    assert len(outbox(seeded_app)) == before + 1
+
+
+def test_answered_referrals_get_no_reminder(seeded_app, sent):
+    answer(sent["editor"], sent["id"], "accepted", "sent")
+    age(seeded_app, sent["id"], created_days_ago=30)
+    assert seeded_app.test_cli_runner().invoke(args=["remind"]).output.strip().endswith(": 0")
