@@ -579,10 +579,28 @@ def propose_organization(session: Session, values: Mapping[str, Any], user: User
     return organization
 
 
+class ChangedSince(ValueError):
+    """A revert would overwrite later edits of the same fields: undo those first."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"changed again since: {', '.join(fields)}")
+        self.fields = fields
+
+
+def _same(field: Any, current: Any, recorded: Any) -> bool:
+    """Whether a field still holds the value a revision recorded (compared as
+    the field cleans them, so a JSON round trip does not count as a change)."""
+    try:
+        return field.clean(current) == field.clean(recorded)
+    except (ValueError, TypeError, AttributeError):
+        return current == recorded
+
+
 def revert(session: Session, revision: Revision, user: User | None) -> Revision:
     """Put back the "before" values of `revision`, as a new "revert" revision;
-    the original is marked reverted. ValueError when it was reverted already,
-    cannot be undone, or its record no longer exists."""
+    the original is marked reverted. ChangedSince when a field was edited
+    again after it (the later edit would be lost); ValueError when it was
+    reverted already, cannot be undone, or its record no longer exists."""
     if revision.reverted_by_id is not None:
         raise ValueError("this revision was already reverted")
     if revision.action not in REVERTIBLE_ACTIONS:
@@ -592,7 +610,12 @@ def revert(session: Session, revision: Revision, user: User | None) -> Revision:
     if entity is None:
         raise ValueError("the record of this revision no longer exists")
     fields = FIELDS[revision.entity_type]
-    values = {name: pair[0] for name, pair in decode_changes(revision).items() if name in fields}
+    changes = {name: pair for name, pair in decode_changes(revision).items() if name in fields}
+    changed_since = [name for name, (_before, after) in changes.items()
+                     if not _same(fields[name], fields[name].get(entity), after)]
+    if changed_since:
+        raise ChangedSince(changed_since)
+    values = {name: pair[0] for name, pair in changes.items()}
     reverting = _apply(session, entity, values, user, action="revert", always_record=True)
     session.flush()
     revision.reverted_by_id = reverting.id

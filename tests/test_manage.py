@@ -736,3 +736,32 @@ def test_what_to_bring_on_the_conflict_page_and_back_to_the_form(seeded_app, acc
     assert page.select_one("#required_documents").text.strip().splitlines() == ["ID karte", "Nosūtījums"]
     with seeded_app.app_context():
         assert [d.document for d in get(Service, SASKARSME_SERVICE).required_documents] == ["Pase"]
+
+
+def test_undoing_a_change_never_overwrites_a_later_edit(seeded_app, accounts):
+    """A's change, then B's edit of the same field: undoing A would lose B's
+    edit, so it is refused and says which field; other fields still undo."""
+    with seeded_app.app_context():
+        user = editor(seeded_app)
+        service = get(Service, SASKARSME_SERVICE)
+        first = publishing.apply_changes(db.session, service, {"name": "First", "email": "a@example.lv"}, user)
+        db.session.commit()
+        later = publishing.apply_changes(db.session, service, {"name": "Later"}, user)
+        db.session.commit()
+        revision_ids = first.id, later.id
+    admin = signed_in(seeded_app, "admin@example.lv")
+    token = csrf_token(admin, ORG_URL)
+    response = admin.post(f"/en/manage/revisions/{revision_ids[0]}/revert", data={"csrf_token": token})
+    assert response.status_code == 302
+    flash = soup(admin.get(ORG_URL)).select_one(".flash-error").get_text(" ", strip=True)
+    assert "changed again since" in flash and "Title" in flash  # the form's label of "name"
+    with seeded_app.app_context():
+        service = get(Service, SASKARSME_SERVICE)
+        assert service.name == "Later" and service.email == "a@example.lv"
+        assert get(Revision, revision_ids[0]).reverted_by_id is None
+    # Undo the later change first, then the earlier one goes too.
+    admin.post(f"/en/manage/revisions/{revision_ids[1]}/revert", data={"csrf_token": token})
+    admin.post(f"/en/manage/revisions/{revision_ids[0]}/revert", data={"csrf_token": token})
+    with seeded_app.app_context():
+        service = get(Service, SASKARSME_SERVICE)
+        assert service.email != "a@example.lv" and service.name not in ("First", "Later")

@@ -348,6 +348,10 @@ def revert_revision(revision_id: int):
     org = db.session.get(Organization, revision.organization_id) if revision.organization_id else None
     try:
         publishing.revert(db.session, revision, current_user)
+    except publishing.ChangedSince as changed:
+        db.session.rollback()
+        flash(_("This change cannot be undone: %(fields)s changed again since. Undo the later change first.",
+                fields=", ".join(field_label(name) for name in changed.fields)), "error")
     except ValueError:
         db.session.rollback()
         flash(_("This change cannot be undone: it was undone already, or its record no longer exists."), "error")
