@@ -97,11 +97,14 @@ def send_mail_command() -> None:
 
 @click.command("export")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--published-only", is_flag=True,
+              help="Leave out organizations waiting for review, and all that belongs to them "
+                   "(for a public release; without it the export is a complete backup).")
 @with_appcontext
-def export_command(folder: Path) -> None:
+def export_command(folder: Path, published_only: bool) -> None:
     """Write every listing as an Open Referral HSDS 3.0 data package to FOLDER:
     datapackage.json, one CSV per table, and directory.json with the same rows."""
-    summary = export_package(db.session, folder)
+    summary = export_package(db.session, folder, published_only=published_only)
     db.session.rollback()  # only read: end the transaction
     with force_locale("en"):
         for file, rows in summary.rows.items():

@@ -736,12 +736,44 @@ def _descriptor() -> dict[str, Any]:
     }
 
 
-def export_package(session: Session, folder: str | Path) -> ExportSummary:
+# Columns through which a row belongs to an organization, service, location
+# or another row (x_ tables share their base row's id).
+_OWNER_COLUMNS = ("id", "organization_id", "service_id", "location_id", "link_id")
+
+
+def _without_unpublished(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows minus organizations still waiting for review and everything
+    that belongs to them. Tables come base first, so a dropped row's id also
+    drops the rows that hang on it (an address on a dropped location, the
+    x_ row of a dropped phone)."""
+    pending = set(session.scalars(select(Organization.id).where(Organization.status != "published")))
+    if not pending:
+        return rows
+    excluded = set(pending)
+    excluded.update(session.scalars(select(Service.id).where(Service.organization_id.in_(pending))))
+    excluded.update(session.scalars(select(Location.id).where(Location.organization_id.in_(pending))))
+    kept: dict[str, list[dict[str, Any]]] = {}
+    for name, table_rows in rows.items():
+        kept[name] = []
+        for row in table_rows:
+            if any(row.get(column) in excluded for column in _OWNER_COLUMNS):
+                if row.get("id") is not None:
+                    excluded.add(row["id"])
+            else:
+                kept[name].append(row)
+    return kept
+
+
+def export_package(session: Session, folder: str | Path, published_only: bool = False) -> ExportSummary:
     """Write the directory to `folder` (made if missing): datapackage.json, one
-    CSV per table (UTF-8) and directory.json with the same rows."""
+    CSV per table (UTF-8) and directory.json with the same rows. With
+    `published_only`, organizations waiting for review are left out, with
+    everything that belongs to them: what a public open-data release needs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = _export_rows(session)
+    if published_only:
+        rows = _without_unpublished(session, rows)
     counts = {}
     for table in tables().values():
         with (folder / table.path).open("w", encoding="utf-8", newline="") as handle:

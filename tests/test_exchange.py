@@ -1101,3 +1101,41 @@ def test_the_problem_list_is_capped(enriched_app, package, monkeypatch):
     with enriched_app.app_context():
         report = exchange.import_package(db.session, package)
         assert len(report.problems) == 3 and report.problem_count == 41 and report.unlisted == 38
+
+
+def test_a_published_only_export_leaves_out_organizations_waiting_for_review(enriched_app, tmp_path):
+    from directory import publishing
+
+    with enriched_app.app_context():
+        org = publishing.propose_organization(db.session, {
+            "name": "Zarasų dienos centras", "description": "Naujas centras",
+            "location": {"city": "Zarasai", "country": "LT", "address_1": "Sėlių g. 1"},
+        }, None)
+        service = publishing.create_service(db.session, org, {"name": "Dienos užimtumas"}, None)
+        db.session.commit()
+        pending_ids = {org.id, service.id, *(location.id for location in org.locations)}
+        waiting = db.session.scalar(select(func.count()).select_from(Organization)
+                                    .where(Organization.status == "pending"))
+    runner = enriched_app.test_cli_runner()
+    full, public = tmp_path / "full", tmp_path / "public"
+    assert runner.invoke(args=["export", str(full)]).exit_code == 0
+    result = runner.invoke(args=["export", "--published-only", str(public)])
+    assert result.exit_code == 0, result.output
+
+    def ids_in(folder):
+        found = set()
+        for path in folder.glob("*.csv"):
+            for row in read_csv(path)[1]:
+                found.update(value for key, value in row.items()
+                             if key in ("id", "organization_id", "service_id", "location_id", "link_id"))
+        return found
+
+    assert pending_ids <= ids_in(full)  # a backup keeps everything
+    assert not pending_ids & ids_in(public)
+    _, organizations = read_csv(public / "organizations.csv")
+    assert len(organizations) == len(read_csv(full / "organizations.csv")[1]) - waiting
+    # What is left is a whole package: it imports cleanly.
+    with enriched_app.app_context():
+        empty_database()
+    result = runner.invoke(args=["import", str(public)])
+    assert result.exit_code == 0, result.output
