@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from .facets import facet_index
 from .models import (
     Accessibility,
     Address,
@@ -44,7 +45,9 @@ from .search import (
     MAX_PAGE,
     MAX_QUERY_LENGTH,
     SearchFilters,
+    full_text_backend,
     parse_filters,
+    query_terms,
     resolve_origin,
     search_services,
 )
@@ -268,6 +271,106 @@ def get_public_organization(session: Session, organization_id: str) -> Organizat
     return session.scalars(query).first()
 
 
+def ranked_service_ids(session: Session, search: str) -> list[str]:
+    """Every public service matching `search` (the website's full text), in
+    /services' order without `near`: services whose own or centre's name has
+    every word first, then the other matches, each tier by name. No words:
+    every public service, by name."""
+    backend = full_text_backend(session)
+    index = facet_index(session, backend.key)
+
+    def fetch(term: str, names_only: bool) -> list:
+        return backend.matching_keys(session, term, names_only)
+
+    found = in_names = index.all_bits
+    for term in query_terms(parse_filters({"q": search}).q):
+        found &= index.term_matches(term, False, fetch)
+        in_names &= index.term_matches(term, True, fetch)
+    everything = len(index.service_ids)
+    positions = index.positions(found & in_names, 0, everything)
+    positions += index.positions(found & ~in_names, 0, everything)
+    return [index.service_ids[p] for p in positions]
+
+
+def _service_at_location_loads(nested: bool) -> list:
+    location = selectinload(ServiceAtLocation.location)
+    service = selectinload(ServiceAtLocation.service)
+    if not nested:
+        return [location, service.selectinload(Service.organization)]
+    return [
+        *(location.selectinload(part) for part in _LOCATION_PARTS),
+        service.options(*_service_loads(True)),
+    ]
+
+
+def service_at_location_page(session: Session, args: Mapping, paging: Paging, nested: bool = False) -> dict:
+    """/service_at_locations: where public services are offered, one item per
+    service and location. Services come in /services' order (`search` is its
+    full text), each one's locations by name. `organization_id`,
+    `taxonomy_term_id` and `taxonomy_id` keep the services of that
+    organization, with that term, with a term of that vocabulary; empty is no
+    filter, an unknown id matches nothing."""
+    query = (
+        select(ServiceAtLocation.id, ServiceAtLocation.service_id, Location.name)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .join(Location, Location.id == ServiceAtLocation.location_id)
+        .where(_is_public())
+    )
+    conditions = {
+        "organization_id": lambda value: Service.organization_id == value,
+        "taxonomy_term_id": lambda value: Service.taxonomy_terms.any(TaxonomyTerm.id == value),
+        "taxonomy_id": lambda value: Service.taxonomy_terms.any(TaxonomyTerm.taxonomy_id == value),
+    }
+    for name, condition in conditions.items():
+        value = args.get(name)
+        if not value:  # empty, as a form sends it, is no filter
+            continue
+        if not _plausible_id(value):
+            return page_object([], 0, paging)
+        query = query.where(condition(value))
+    rank = {service_id: i for i, service_id in enumerate(ranked_service_ids(session, args.get("search", "")))}
+    matching = sorted(
+        (rank[service_id], sort_key(location_name or ""), sal_id)
+        for sal_id, service_id, location_name in session.execute(query)
+        if service_id in rank
+    )
+    in_page = [sal_id for _, _, sal_id in matching[paging.offset : paging.offset + paging.per_page]]
+    by_id = {}
+    if in_page:
+        loaded = select(ServiceAtLocation).where(ServiceAtLocation.id.in_(in_page))
+        by_id = {sal.id: sal for sal in session.scalars(loaded.options(*_service_at_location_loads(nested)))}
+    contents = [
+        service_at_location_dict(by_id[sal_id], nested=nested, with_service=True)
+        for sal_id in in_page
+        if sal_id in by_id
+    ]
+    return page_object(contents, len(matching), paging)
+
+
+def get_public_service_at_location(session: Session, sal_id: str) -> ServiceAtLocation | None:
+    """A service_at_location of a public service, with its location and service fully loaded."""
+    if not _plausible_id(sal_id):
+        return None
+    query = (
+        select(ServiceAtLocation)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .where(ServiceAtLocation.id == sal_id, _is_public())
+        .options(*_service_at_location_loads(True))
+    )
+    return session.scalars(query).first()
+
+
+def get_taxonomy(session: Session, taxonomy_id: str) -> Taxonomy | None:
+    return session.get(Taxonomy, taxonomy_id) if _plausible_id(taxonomy_id) else None
+
+
+def get_taxonomy_term(session: Session, term_id: str) -> TaxonomyTerm | None:
+    if not _plausible_id(term_id):
+        return None
+    query = select(TaxonomyTerm).where(TaxonomyTerm.id == term_id)
+    return session.scalars(query.options(selectinload(TaxonomyTerm.taxonomy))).first()
+
+
 def taxonomy_page(session: Session, paging: Paging) -> dict:
     total = session.scalar(select(func.count()).select_from(Taxonomy))
     query = select(Taxonomy).order_by(Taxonomy.name, Taxonomy.id).offset(paging.offset).limit(paging.per_page)
@@ -393,21 +496,29 @@ def organization_dict(org: Organization, nested: bool = False) -> dict:
     return data
 
 
-def service_at_location_dict(sal: ServiceAtLocation) -> dict:
-    return _compact(
+def service_at_location_dict(sal: ServiceAtLocation, nested: bool = True, with_service: bool = False) -> dict:
+    """An HSDS service_at_location with its location, fully nested or (not
+    `nested`) its one-to-one fields only; `with_service` adds the service
+    (HSDS's list shape has it): as /services/{id} gives it, or as a
+    /services list item."""
+    data = _compact(
         {
             "id": sal.id,
             "service_id": sal.service_id,
             "location_id": sal.location_id,
             "description": sal.description,
-            "location": location_dict(sal.location),
+            "location": location_dict(sal.location, nested=nested),
         }
     )
+    if with_service:
+        data["service"] = service_dict(sal.service, nested=nested)
+    return data
 
 
-def location_dict(location: Location) -> dict:
+def location_dict(location: Location, nested: bool = True) -> dict:
     """Coordinates are what geocoding found: for an address without a street
-    that is the town (or the municipality's town), as on the website's map."""
+    that is the town (or the municipality's town), as on the website's map.
+    Not `nested`: the one-to-one fields only."""
     data = _compact(
         {
             "id": location.id,
@@ -420,6 +531,8 @@ def location_dict(location: Location) -> dict:
             "longitude": location.longitude,
         }
     )
+    if not nested:
+        return data
     data.update(
         addresses=[address_dict(a) for a in location.addresses],
         phones=[phone_dict(p) for p in location.phones],
@@ -623,8 +736,8 @@ def hsds_component_schemas() -> dict[str, dict]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if raw.get("type") == "object" and "properties" in raw and path.stem != "meta_table_description":
             schemas[path.stem] = _clean_schema(raw)
-    schemas["service_list"] = _clean_schema(_read_schema("compiled/service_list.json"))
-    schemas["organization_list"] = _clean_schema(_read_schema("compiled/organization_list.json"))
+    for name in ("service_list", "organization_list", "service_at_location_list"):
+        schemas[name] = _clean_schema(_read_schema(f"compiled/{name}.json"))
     return schemas
 
 
@@ -662,6 +775,15 @@ def openapi_document() -> dict:
     flag = "Any value but 1, on or true means no filter (as on the website)."
     by_id = {"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}
     with_400 = {"400": _ERRORS["400"]}
+    nested_service_at_location = {
+        "allOf": [{"$ref": "#/components/schemas/service_at_location"}],
+        "properties": {
+            "service": {
+                "$ref": "#/components/schemas/service",
+                "description": "The fully nested service, as /services/{id} gives it.",
+            }
+        },
+    }
     paths = {
         "/": {
             "get": {
@@ -770,6 +892,68 @@ def openapi_document() -> dict:
                 },
             }
         },
+        "/service_at_locations": {
+            "get": {
+                "operationId": "getPaginatedListOfServiceAtLocation",
+                "summary": "Where public services are offered: one item per service and location.",
+                "description": (
+                    "Locations of active services of published organizations. Services come in the "
+                    "order of /services (with `search`, its ranking), each one's locations by name. "
+                    "Items have the one-to-one fields of the service_at_location, its location and "
+                    "its service (with the organization); `full=true` nests the location fully and "
+                    "gives the service as /services/{id}, as /service_at_locations/{id} does."
+                ),
+                "parameters": [
+                    _query(
+                        "search",
+                        "The services' full text, as on /services: words match word beginnings, "
+                        "ignoring case and diacritics.",
+                    ),
+                    _query(
+                        "taxonomy_term_id",
+                        "Services with this taxonomy term (a service type or target group); empty: no "
+                        "filter; an unknown term matches nothing.",
+                    ),
+                    _query(
+                        "taxonomy_id",
+                        "Services with any term of this taxonomy; empty: no filter; an unknown id "
+                        "matches nothing.",
+                    ),
+                    _query(
+                        "organization_id",
+                        "Services of this organization; empty: no filter; an unknown id matches nothing.",
+                    ),
+                    *paging,
+                    _query(
+                        "full",
+                        "true: fully nested locations and services.",
+                        {"type": "boolean", "default": False},
+                    ),
+                ],
+                "responses": {
+                    "200": _json(
+                        "A page of service_at_locations.",
+                        _paged("#/components/schemas/service_at_location_list"),
+                    ),
+                    **with_400,
+                },
+            }
+        },
+        "/service_at_locations/{id}": {
+            "get": {
+                "operationId": "getServiceAtLocationWithNestedDataById",
+                "summary": "A public service at one of its locations, fully nested.",
+                "description": (
+                    "The location with addresses, hours, phones, languages and accessibility; the "
+                    "service (not an HSDS 3.0 field of service_at_location) as /services/{id} gives it."
+                ),
+                "parameters": [{**by_id, "description": "The service_at_location's id."}],
+                "responses": {
+                    "200": _json("The service_at_location.", nested_service_at_location),
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
         "/taxonomies": {
             "get": {
                 "operationId": "getPaginatedListOfTaxonomies",
@@ -778,6 +962,17 @@ def openapi_document() -> dict:
                 "responses": {
                     "200": _json("A page of taxonomies.", _paged("#/components/schemas/taxonomy")),
                     **with_400,
+                },
+            }
+        },
+        "/taxonomies/{id}": {
+            "get": {
+                "operationId": "getTaxonomyById",
+                "summary": "A taxonomy (vocabulary).",
+                "parameters": [{**by_id, "description": "The taxonomy's id."}],
+                "responses": {
+                    "200": _json("The taxonomy.", {"$ref": "#/components/schemas/taxonomy"}),
+                    "404": _ERRORS["404"],
                 },
             }
         },
@@ -794,6 +989,17 @@ def openapi_document() -> dict:
                 "responses": {
                     "200": _json("A page of taxonomy terms.", _paged("#/components/schemas/taxonomy_term")),
                     **with_400,
+                },
+            }
+        },
+        "/taxonomy_terms/{id}": {
+            "get": {
+                "operationId": "getTaxonomyTermById",
+                "summary": "A taxonomy term, name in Latvian.",
+                "parameters": [{**by_id, "description": "The taxonomy term's id."}],
+                "responses": {
+                    "200": _json("The taxonomy term.", {"$ref": "#/components/schemas/taxonomy_term"}),
+                    "404": _ERRORS["404"],
                 },
             }
         },

@@ -6,6 +6,8 @@ API's OpenAPI document."""
 from __future__ import annotations
 
 import json
+import re
+from contextlib import contextmanager
 from datetime import date, time
 from pathlib import Path
 from urllib.parse import quote
@@ -25,23 +27,27 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from conftest import make_app, soup
 from directory.extensions import db
 from directory.hsds import MAX_PER_PAGE
 from directory.models import (
     Accessibility,
+    Address,
     Contact,
     Language,
+    Location,
     Organization,
     Phone,
     RequiredDocument,
     Schedule,
     Service,
+    ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.textnorm import sort_key
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "directory" / "hsds_schema"
 # Where Open Referral publishes these files; the relative $refs resolve against it.
@@ -108,6 +114,40 @@ def public_service_ids(app) -> list[str]:
         )
 
 
+def public_service_at_location_ids(app) -> set[str]:
+    with app.app_context():
+        return set(
+            db.session.scalars(
+                select(ServiceAtLocation.id)
+                .join(Service)
+                .join(Organization)
+                .where(Service.status == "active", Organization.status == "published")
+            )
+        )
+
+
+def service_order(page) -> list[str]:
+    """The service ids of a page of service_at_locations, each once, in order."""
+    return list(dict.fromkeys(item["service_id"] for item in page["contents"]))
+
+
+@contextmanager
+def counted_queries(app):
+    """The SQL statements run inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def website_names(client, query: str) -> list[str]:
     page = soup(client.get(f"/lv/?{query}"))
     return [a.get_text(strip=True) for a in page.select(".result h3 a")]
@@ -121,7 +161,7 @@ def test_api_root_gives_versions_and_links(client):
     assert info["version"] == "3.0"
     assert info["api_version"]
     assert info["openapi_url"] == "http://localhost/api/openapi.json"
-    for name in ("services", "organizations", "taxonomies", "taxonomy_terms"):
+    for name in ("services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms"):
         assert client.get(info["links"][name]).status_code == 200
 
 
@@ -130,11 +170,15 @@ def test_openapi_document_describes_exactly_the_api_routes(seeded_app, client):
     assert document["openapi"].startswith("3.1")
     documented = {"/api" + path.replace("{id}", "<id>") for path in document["paths"]}
     routed = {
-        rule.rule.replace("<service_id>", "<id>").replace("<organization_id>", "<id>")
+        re.sub(r"<[a-z_]+>", "<id>", rule.rule)
         for rule in seeded_app.url_map.iter_rules()
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.unknown_url"
     }
     assert documented == routed
+    for path in ("/taxonomies/{id}", "/taxonomy_terms/{id}", "/service_at_locations/{id}"):
+        assert path in document["paths"] and path.removesuffix("/{id}") in document["paths"]
+    operation_ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
     # Self-contained: nothing is fetched from elsewhere to read it.
     assert '"$ref": "http' not in json.dumps(document)
 
@@ -371,8 +415,8 @@ def test_unknown_place_is_a_400_with_suggestions(client):
     ],
 )
 def test_bad_paging_is_a_json_400(client, query):
-    for endpoint in ("services", "organizations", "taxonomies", "taxonomy_terms"):
-        if query.startswith("full") and endpoint != "services":
+    for endpoint in ("services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms"):
+        if query.startswith("full") and endpoint not in ("services", "service_at_locations"):
             continue
         error = get_json(client, f"/api/{endpoint}?{query}", 400)
         assert error["error"]
@@ -390,6 +434,17 @@ def test_bad_paging_is_a_json_400(client, query):
         "/api/services/a%00b",
         "/api/organizations/00000000-0000-0000-0000-000000000000",
         "/api/organizations/a%00b",
+        "/api/service_at_locations/00000000-0000-0000-0000-000000000000",
+        "/api/service_at_locations/not-an-id",
+        "/api/service_at_locations/" + "x" * 300,
+        "/api/service_at_locations/a%00b",
+        "/api/taxonomies/00000000-0000-0000-0000-000000000000",
+        "/api/taxonomies/" + "x" * 300,
+        "/api/taxonomies/a%00b",
+        "/api/taxonomy_terms/00000000-0000-0000-0000-000000000000",
+        "/api/taxonomy_terms/" + "x" * 300,
+        "/api/taxonomy_terms/a%00b",
+        "/api/service_at_locations/",
         "/api/no-such-endpoint",
         "/api/services/",
         "/api/services/a/b",
@@ -431,6 +486,171 @@ def test_cors_allows_any_origin_to_read(client, seeded_app):
     assert client.get("/api/services?page=0", headers=origin).headers["Access-Control-Allow-Origin"]
     # The website is not opened to other origins.
     assert "Access-Control-Allow-Origin" not in client.get("/lv/", headers=origin).headers
+
+
+# ------------------------------------------------- service_at_locations
+
+
+def test_service_at_locations_list_every_public_service_where_it_is_offered(seeded_app, client, hsds):
+    url = f"/api/service_at_locations?per_page={MAX_PER_PAGE}"
+    page = get_page(client, url, hsds, "compiled/service_at_location_list.json")
+    assert page["total_items"] == len(page["contents"]) == len(public_service_at_location_ids(seeded_app))
+    assert {item["id"] for item in page["contents"]} == public_service_at_location_ids(seeded_app)
+    # Services in /services' order; each item names its service and location.
+    services = get_json(client, f"/api/services?per_page={MAX_PER_PAGE}")["contents"]
+    assert service_order(page) == [s["id"] for s in services]
+    by_id = {s["id"]: s for s in services}
+    for item in page["contents"]:
+        hsds(item, "service_at_location.json")
+        assert item["service"] == by_id[item["service_id"]]  # the /services list shape
+        assert item["location"]["id"] == item["location_id"]
+        # One-to-one fields only; full=true nests.
+        assert "addresses" not in item["location"] and "attributes" not in item["service"]
+    url = "/api/service_at_locations?full=true&per_page=3"
+    full = get_page(client, url, hsds, "service_at_location.json")
+    for item in full["contents"]:
+        assert item == get_json(client, f"/api/service_at_locations/{item['id']}")
+
+
+def test_every_service_at_location_is_valid_and_fully_nested(seeded_app, client, hsds):
+    ids = public_service_at_location_ids(seeded_app)
+    assert ids
+    for sal_id in ids:
+        item = hsds(get_json(client, f"/api/service_at_locations/{sal_id}"), "service_at_location.json")
+        hsds(item, "compiled/service_at_location_list.json")
+        assert item["id"] == sal_id
+        assert item["location"]["id"] == item["location_id"]
+        for address in item["location"]["addresses"]:
+            assert address["country"] in ("LV", "LT")
+        service = hsds(item["service"], "service.json")
+        hsds(service, "compiled/service_with_definitions.json")
+        assert service == get_json(client, f"/api/services/{item['service_id']}")
+        assert sal_id in {s["id"] for s in service["service_at_locations"]}
+
+
+def test_a_service_at_two_locations_is_listed_once_for_each(seeded_app, client, hsds):
+    with seeded_app.app_context():
+        service = db.session.scalar(select(Service).where(Service.name == "Kanisterapija bērniem"))
+        branch = Location(
+            organization_id=service.organization_id,
+            name="A filiāle",
+            latitude=55.87,
+            longitude=26.52,
+            addresses=[Address(address_1="Rīgas iela 1", city="Daugavpils", country="LV")],
+        )
+        at_branch = ServiceAtLocation(location=branch, description="Otrdienās")
+        service.service_at_locations.append(at_branch)
+        db.session.commit()
+        service_id, branch_id, at_branch_id = service.id, branch.id, at_branch.id
+    page = get_json(client, f"/api/service_at_locations?per_page={MAX_PER_PAGE}")
+    mine = [item for item in page["contents"] if item["service_id"] == service_id]
+    assert len(mine) == 2 and page["total_items"] == len(public_service_at_location_ids(seeded_app))
+    # Together, in /services' order, its locations by name.
+    order = [i["service_id"] for i in page["contents"]]
+    first = order.index(service_id)
+    assert order[first : first + 2] == [service_id, service_id]
+    assert service_order(page) == [s["id"] for s in get_json(client, "/api/services")["contents"]]
+    location_names = [i["location"]["name"] for i in mine]
+    assert "A filiāle" in location_names and location_names == sorted(location_names, key=sort_key)
+    item = hsds(get_json(client, f"/api/service_at_locations/{at_branch_id}"), "service_at_location.json")
+    assert item["description"] == "Otrdienās" and item["location_id"] == branch_id
+    assert item["location"]["addresses"][0]["address_1"] == "Rīgas iela 1"
+    assert len(item["service"]["service_at_locations"]) == 2
+
+
+def test_service_at_locations_filters(seeded_app, client, hsds):
+    with seeded_app.app_context():
+        terms = {(t.taxonomy.code, t.code): t.id for t in db.session.scalars(select(TaxonomyTerm))}
+        groups = db.session.scalar(select(Taxonomy).where(Taxonomy.code == "target-group"))
+        with_a_group = {
+            s.id for s in db.session.scalars(select(Service)) if s.target_groups and s.status == "active"
+        }
+        biggest = max(db.session.scalars(select(Organization)), key=lambda o: len(o.services))
+        org_id, org_services = biggest.id, {s.id for s in biggest.services if s.status == "active"}
+        groups_id = groups.id
+
+    def listed(query: str) -> list[str]:
+        url = f"/api/service_at_locations?per_page={MAX_PER_PAGE}&{query}"
+        return service_order(get_page(client, url, hsds, "compiled/service_at_location_list.json"))
+
+    def services(query: str) -> list[str]:
+        page = get_json(client, f"/api/services?per_page={MAX_PER_PAGE}&{query}")
+        return [s["id"] for s in page["contents"]]
+
+    everything = listed("")
+    # search and taxonomy_term_id: the same services, in the same order, as /services.
+    for query in ("search=centrs", "search=krizes", "search=darbnica", "search=zzzz"):
+        assert listed(query) == services(query)
+    assert listed("search=krizes") and not listed("search=zzzz")
+    for term in (terms[("service-type", "day-centre")], terms[("target-group", "youth")]):
+        assert listed(f"taxonomy_term_id={term}") == services(f"taxonomy_term_id={term}")
+        assert 0 < len(listed(f"taxonomy_term_id={term}")) < len(everything)
+    assert set(listed(f"taxonomy_id={groups_id}")) == with_a_group
+    assert 1 < len(org_services) and set(listed(f"organization_id={org_id}")) == org_services
+    # Filters combine; an empty one is no filter.
+    youth = terms[("target-group", "youth")]
+    assert listed(f"taxonomy_term_id={youth}&search=centrs") == [
+        s for s in services("search=centrs") if s in services(f"taxonomy_term_id={youth}")
+    ]
+    assert listed("search=&taxonomy_term_id=&taxonomy_id=&organization_id=") == everything
+    # Unknown or implausible ids match nothing.
+    for name in ("taxonomy_term_id", "taxonomy_id", "organization_id"):
+        for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500, quote("a\x00b")):
+            page = get_json(client, f"/api/service_at_locations?{name}={unknown}")
+            assert page["total_items"] == 0 and page["empty"]
+    # Parameters of HSDS this API does not offer are ignored, as on the other lists.
+    assert listed("format=ndjson&postcode=LV-5401&proximity=100&modified_after=2099-01-01") == everything
+
+
+def test_service_at_locations_paging(client, hsds):
+    everything = [i["id"] for i in get_json(client, "/api/service_at_locations")["contents"]]
+    assert len(everything) == 15
+    url = "/api/service_at_locations?per_page=4&page=2"
+    page = get_page(client, url, hsds, "compiled/service_at_location_list.json")
+    assert [i["id"] for i in page["contents"]] == everything[4:8]
+    assert (page["total_items"], page["total_pages"], page["page_number"], page["size"]) == (15, 4, 2, 4)
+    assert not page["first_page"] and not page["last_page"]
+    last = get_json(client, "/api/service_at_locations?per_page=4&page=4")
+    assert [i["id"] for i in last["contents"]] == everything[12:] and last["last_page"]
+    beyond = get_json(client, "/api/service_at_locations?per_page=4&page=9")
+    assert beyond["empty"] and beyond["last_page"] and beyond["total_items"] == 15
+
+
+def test_service_at_locations_of_services_not_public_are_not_served(seeded_app, client):
+    with seeded_app.app_context():
+        retired = db.session.scalar(select(Service).where(Service.name == "Kanisterapija bērniem"))
+        retired.status = "inactive"
+        pending_org = db.session.scalar(select(Organization).where(Organization.slug == "vigante"))
+        pending_org.status = "pending"
+        hidden = {sal.id for s in (retired, *pending_org.services) for sal in s.service_at_locations}
+        pending_id = pending_org.id
+        db.session.commit()
+    assert len(hidden) >= 2
+    for sal_id in hidden:
+        assert get_json(client, f"/api/service_at_locations/{sal_id}", 404)["error"]
+    for query in ("", "full=true", "search=krizes", f"organization_id={pending_id}"):
+        page = get_json(client, f"/api/service_at_locations?per_page={MAX_PER_PAGE}&{query}")
+        assert hidden.isdisjoint(i["id"] for i in page["contents"])
+    assert get_json(client, f"/api/service_at_locations?organization_id={pending_id}")["total_items"] == 0
+    listed = get_json(client, f"/api/service_at_locations?per_page={MAX_PER_PAGE}")
+    assert listed["total_items"] == 15 - len(hidden)
+
+
+def test_a_page_of_service_at_locations_takes_as_many_queries_as_one(seeded_app, client):
+    """Eager loading: the number of queries does not grow with the page."""
+    counts = {}
+    for full in ("false", "true"):
+        client.get("/api/service_at_locations")  # the search index is built once
+        for per_page in (1, MAX_PER_PAGE):
+            with counted_queries(seeded_app) as statements:
+                page = get_json(client, f"/api/service_at_locations?full={full}&per_page={per_page}")
+            assert page["size"] == min(per_page, 15)
+            counts[full, per_page] = len(statements)
+        assert counts[full, MAX_PER_PAGE] <= counts[full, 1] + 2, counts
+    with counted_queries(seeded_app) as statements:
+        get_json(client, f"/api/service_at_locations/{page['contents'][0]['id']}")
+    assert len(statements) <= counts["true", 1], statements
+
 
 
 # -------------------------------------------------------- organizations
@@ -487,6 +707,19 @@ def test_taxonomies_and_terms(seeded_app, client, hsds):
     assert get_json(client, "/api/taxonomy_terms?taxonomy_id=nope")["empty"]
     second = get_json(client, "/api/taxonomy_terms?per_page=5&page=2")
     assert [t["id"] for t in second["contents"]] == [t["id"] for t in terms["contents"][5:10]]
+
+
+def test_each_taxonomy_and_term_by_id(client, hsds):
+    for taxonomy in get_json(client, "/api/taxonomies")["contents"]:
+        assert hsds(get_json(client, f"/api/taxonomies/{taxonomy['id']}"), "taxonomy.json") == taxonomy
+    terms = get_json(client, f"/api/taxonomy_terms?per_page={MAX_PER_PAGE}")["contents"]
+    assert terms
+    for term in terms:
+        assert hsds(get_json(client, f"/api/taxonomy_terms/{term['id']}"), "taxonomy_term.json") == term
+    # A taxonomy is not a term, nor the other way round.
+    taxonomy_id = get_json(client, "/api/taxonomies")["contents"][0]["id"]
+    assert get_json(client, f"/api/taxonomy_terms/{taxonomy_id}", 404)["error"]
+    assert get_json(client, f"/api/taxonomies/{terms[0]['id']}", 404)["error"]
 
 
 # ---------------------------------------------------------- schemathesis

@@ -23,7 +23,9 @@ READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 def index():
     links = {
         name: url_for(f"api.{name}", _external=True)
-        for name in ("services", "organizations", "taxonomies", "taxonomy_terms", "openapi")
+        for name in (
+            "services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms", "openapi"
+        )
     }
     return hsds.api_info(url_for("api.openapi", _external=True), links)
 
@@ -48,6 +50,21 @@ def service(service_id: str):
     return hsds.service_dict(found)
 
 
+@bp.get("/service_at_locations")
+def service_at_locations():
+    paging = hsds.parse_paging(request.args)
+    full = hsds.parse_boolean(request.args, "full")
+    return hsds.service_at_location_page(db.session, request.args, paging, nested=full)
+
+
+@bp.get("/service_at_locations/<service_at_location_id>")
+def service_at_location(service_at_location_id: str):
+    found = hsds.get_public_service_at_location(db.session, service_at_location_id)
+    if found is None:
+        abort(404, "No public service at location with this id")
+    return hsds.service_at_location_dict(found, nested=True, with_service=True)
+
+
 @bp.get("/organizations")
 def organizations():
     paging = hsds.parse_paging(request.args)
@@ -67,10 +84,26 @@ def taxonomies():
     return hsds.taxonomy_page(db.session, hsds.parse_paging(request.args))
 
 
+@bp.get("/taxonomies/<taxonomy_id>")
+def taxonomy(taxonomy_id: str):
+    found = hsds.get_taxonomy(db.session, taxonomy_id)
+    if found is None:
+        abort(404, "No taxonomy with this id")
+    return hsds.taxonomy_dict(found)
+
+
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
     paging = hsds.parse_paging(request.args)
     return hsds.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
+
+
+@bp.get("/taxonomy_terms/<term_id>")
+def taxonomy_term(term_id: str):
+    found = hsds.get_taxonomy_term(db.session, term_id)
+    if found is None:
+        abort(404, "No taxonomy term with this id")
+    return hsds.taxonomy_term_dict(found)
 
 
 @bp.route("/", defaults={"unknown": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
