@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .mail import queue_email
+from .personal_data import contains_personal_code
 from .models import (
     DECLINE_REASONS,
     REFERRAL_CLOSED,
@@ -225,6 +226,8 @@ def send_referral(
         raise Refused(_("The client's consent is needed before anything about them is sent."))
     if len(client_name) > CLIENT_NAME_MAX or len(client_contact) > CLIENT_CONTACT_MAX or len(need) > NEED_MAX:
         raise Refused(_("Some of the text is too long."))
+    if any(contains_personal_code(text) for text in (client_name, client_contact, need)):
+        raise Refused(_("Do not write a personal code here: the centre does not need it."))
     now = now or _now()
     org = service.organization
     referral = Referral(
@@ -288,6 +291,8 @@ def change_status(
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise Refused(_("The note is too long."))
+    if contains_personal_code(note):
+        raise Refused(_("Do not write a personal code here: the centre does not need it."))
     if new_status == "declined":
         if reason not in DECLINE_REASONS:
             raise Refused(_("Choose why the referral is declined."))

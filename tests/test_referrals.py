@@ -524,3 +524,31 @@ def test_answered_referrals_get_no_reminder(seeded_app, sent):
     answer(sent["editor"], sent["id"], "accepted", "sent")
     age(seeded_app, sent["id"], created_days_ago=30)
     assert seeded_app.test_cli_runner().invoke(args=["remind"]).output.strip().endswith(": 0")
+
+
+@pytest.mark.parametrize("field, text", [
+    ("client_name", "Anna 120385-12345"),
+    ("client_contact", "personas kods 12038512345"),
+    ("need", "Asmens kodas 38501150123, reikia pagalbos."),
+])
+def test_a_personal_code_is_refused_wherever_it_is_written(seeded_app, accounts, field, text):
+    worker = signed_in(seeded_app, "worker@example.lv")
+    before = counts(seeded_app)
+    response = send(worker, service_of(seeded_app, "saskarsme"), **{field: text})
+    assert response.status_code == 400
+    page = soup(response)
+    assert "personal code" in page.select_one(f"#{field}-error").get_text()
+    assert counts(seeded_app) == before
+
+
+def test_phone_numbers_are_not_mistaken_for_personal_codes(seeded_app, accounts):
+    worker = signed_in(seeded_app, "worker@example.lv")
+    for contact in ("+371 20000000", "37120000000", "+370 612 34567", "8 612 34567"):
+        assert send(worker, service_of(seeded_app, "saskarsme"), client_contact=contact).status_code == 302, contact
+
+
+def test_a_centres_note_with_a_personal_code_is_refused(seeded_app, sent):
+    response = answer(sent["editor"], sent["id"], "accepted", "sent", note="Kods 120385-12345")
+    assert response.status_code == 400
+    assert "personal code" in soup(response).select_one("#note-error").get_text()
+    assert the_referral(seeded_app, sent["id"]).status == "sent"

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..i18n import AUTONYMS
+from ..personal_data import contains_personal_code
 from ..models import REFERRAL_STATUSES
 from ..referral_workflow import (
     CLIENT_CONTACT_MAX,
@@ -15,6 +16,11 @@ from ..referral_workflow import (
     NEED_MAX,
     NOTE_MAX,
 )
+
+
+def no_personal_code(form, field) -> None:
+    if contains_personal_code(field.data):
+        raise ValidationError(_l("Do not write a personal code here: the centre does not need it."))
 
 
 def _too_long(limit: int):
@@ -26,12 +32,14 @@ class ReferralForm(FlaskForm):
     client_name = StringField(
         _l("Client's first name or initials"),
         description=_l("No surname or personal code: the centre needs only to recognise the client."),
-        validators=[DataRequired(_l("Write the client's first name or initials.")), _too_long(CLIENT_NAME_MAX)],
+        validators=[DataRequired(_l("Write the client's first name or initials.")), _too_long(CLIENT_NAME_MAX),
+                    no_personal_code],
     )
     client_contact = StringField(
         _l("How the centre can reach the client"),
         description=_l("A phone number or e-mail address, or “through me” if the centre should contact you."),
-        validators=[DataRequired(_l("Write how the centre can reach the client.")), _too_long(CLIENT_CONTACT_MAX)],
+        validators=[DataRequired(_l("Write how the centre can reach the client.")), _too_long(CLIENT_CONTACT_MAX),
+                    no_personal_code],
     )
     client_language = SelectField(
         _l("The client's language"),
@@ -42,7 +50,7 @@ class ReferralForm(FlaskForm):
     need = TextAreaField(
         _l("What the client needs"),
         description=_l("Only what the centre needs to know to help."),
-        validators=[DataRequired(_l("Describe what the client needs.")), _too_long(NEED_MAX)],
+        validators=[DataRequired(_l("Describe what the client needs.")), _too_long(NEED_MAX), no_personal_code],
     )
     consent = BooleanField(
         _l("The client agrees that this information is sent to the centre."),
@@ -65,7 +73,7 @@ class StatusForm(FlaskForm):
     note = TextAreaField(
         _l("Note (optional)"),
         description=_l("Seen by the social worker and the centre. Write no more about the client than needed."),
-        validators=[_too_long(NOTE_MAX)],
+        validators=[_too_long(NOTE_MAX), no_personal_code],
     )
 
     def validate_reason(self, field) -> None:
