@@ -428,6 +428,13 @@ def fees_description(service: Service) -> str | None:
     return free if service.free_of_charge else paid
 
 
+def _by_id(records) -> list:
+    """Nested lists in a fixed order: the database returns unordered
+    collections in whatever order its pages hold them, and the same record
+    must read the same in a list and on its own."""
+    return sorted(records, key=lambda record: record.id)
+
+
 def service_dict(service: Service, nested: bool = True, with_organization: bool = True) -> dict:
     """An HSDS service: one-to-one fields (the list shape), and with `nested`
     everything HSDS nests in a service."""
@@ -454,13 +461,14 @@ def service_dict(service: Service, nested: bool = True, with_organization: bool 
         data["organization"] = organization_dict(service.organization)
     if nested:
         data.update(
-            service_at_locations=[service_at_location_dict(sal) for sal in service.service_at_locations],
-            schedules=[schedule_dict(s) for s in service.schedules],
-            phones=[phone_dict(p) for p in service.phones],
-            contacts=[contact_dict(c) for c in service.contacts],
-            languages=[language_dict(lang) for lang in service.languages],
+            service_at_locations=[service_at_location_dict(sal) for sal in _by_id(service.service_at_locations)],
+            schedules=[schedule_dict(s) for s in _by_id(service.schedules)],
+            phones=[phone_dict(p) for p in _by_id(service.phones)],
+            contacts=[contact_dict(c) for c in _by_id(service.contacts)],
+            languages=[language_dict(lang) for lang in _by_id(service.languages)],
             required_documents=[required_document_dict(d) for d in service.required_documents],
-            attributes=[attribute_dict(service.id, "service", term) for term in service.taxonomy_terms],
+            attributes=[attribute_dict(service.id, "service", term)
+                        for term in sorted(service.taxonomy_terms, key=lambda t: (t.position, t.id))],
             # Structured prices are not kept; fees_description says what is known.
             cost_options=[],
         )
@@ -484,8 +492,8 @@ def organization_dict(org: Organization, nested: bool = False) -> dict:
     )
     if nested:
         data.update(
-            phones=[phone_dict(p) for p in org.phones],
-            contacts=[contact_dict(c) for c in org.contacts],
+            phones=[phone_dict(p) for p in _by_id(org.phones)],
+            contacts=[contact_dict(c) for c in _by_id(org.contacts)],
             locations=[location_dict(loc) for loc in org.locations],
             services=[
                 service_dict(s, nested=False, with_organization=False)
@@ -534,11 +542,11 @@ def location_dict(location: Location, nested: bool = True) -> dict:
     if not nested:
         return data
     data.update(
-        addresses=[address_dict(a) for a in location.addresses],
-        phones=[phone_dict(p) for p in location.phones],
-        schedules=[schedule_dict(s) for s in location.schedules],
-        languages=[language_dict(lang) for lang in location.languages],
-        accessibility=[accessibility_dict(a) for a in location.accessibility],
+        addresses=[address_dict(a) for a in _by_id(location.addresses)],
+        phones=[phone_dict(p) for p in _by_id(location.phones)],
+        schedules=[schedule_dict(s) for s in _by_id(location.schedules)],
+        languages=[language_dict(lang) for lang in _by_id(location.languages)],
+        accessibility=[accessibility_dict(a) for a in _by_id(location.accessibility)],
     )
     return data
 
