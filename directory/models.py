@@ -165,8 +165,10 @@ class Service(Sourced, db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     organization: Mapped[Organization] = relationship(back_populates="services")
+    # Terms of both vocabularies share positions: the id settles ties, so
+    # tags always come in the same order.
     taxonomy_terms: Mapped[list[TaxonomyTerm]] = relationship(
-        secondary=service_taxonomy_term, order_by="TaxonomyTerm.position"
+        secondary=service_taxonomy_term, order_by="[TaxonomyTerm.position, TaxonomyTerm.id]"
     )
     service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(
         back_populates="service", cascade="all, delete-orphan"
