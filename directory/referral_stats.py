@@ -25,19 +25,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from .models import REFERRAL_STATUSES, Referral
+from .referral_workflow import STATUS_LABELS
 
 RIGA = ZoneInfo("Europe/Riga")
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
 
-REFERRAL_STATUS_LABELS = {
-    "sent": _l("Sent"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "completed": _l("Completed"),
-    "withdrawn": _l("Withdrawn"),
-    "expired": _l("Expired (no answer)"),
-}
+# The referral pages' labels, but "sent" short enough for a column heading.
+REFERRAL_STATUS_LABELS = {**STATUS_LABELS, "sent": _l("Sent")}
 
 CSV_HEADER = ("month", "organization", "service", "status", "count")
 

@@ -138,6 +138,10 @@ class ReferralPage:
     pages: int
 
 
+def _count(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def sent_by(session: Session, user: User, status_group: str | None = None, page: int = 1) -> ReferralPage:
     query = select(Referral).where(Referral.sender_id == user.id)
     return _listed(session, query, status_group, page)
@@ -159,7 +163,7 @@ def received_by(session: Session, user: User, status_group: str | None = None, p
 def _listed(session: Session, query, status_group: str | None, page: int) -> ReferralPage:
     if status_group in STATUS_GROUPS:
         query = query.where(Referral.status.in_(STATUS_GROUPS[status_group]))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = _count(session, query)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     referrals = session.scalars(
@@ -171,8 +175,7 @@ def _listed(session: Session, query, status_group: str | None, page: int) -> Ref
 
 def waiting_count(session: Session, user: User) -> int:
     """Referrals to the user's centres that wait for an answer."""
-    query = _received_query(user).where(Referral.status == "sent")
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return _count(session, _received_query(user).where(Referral.status == "sent"))
 
 
 # ------------------------------------------------------------ sending

@@ -9,25 +9,45 @@ Both kinds answer the same three questions: which ids, add, remove.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
-from typing import Protocol
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Location, Organization, Service, ShortlistItem, TaxonomyTerm, User
+from .models import Location, Organization, Service, ShortlistItem, User
 
 SESSION_KEY = "shortlist"
 
 
-class Shortlist(Protocol):
-    def ids(self) -> list[str]: ...
-    def add(self, service_id: str) -> bool: ...
-    def remove(self, service_id: str) -> None: ...
-    def clear(self) -> None: ...
+class Shortlist:
+    """Service ids, oldest first, at most `limit` of them; subclasses say
+    where they are kept."""
+
+    limit: int
+
+    def ids(self) -> list[str]:
+        raise NotImplementedError
+
+    def _append(self, service_id: str) -> None:
+        raise NotImplementedError
+
+    def remove(self, service_id: str) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+    def add(self, service_id: str) -> bool:
+        """True when the service is on the list (now or already); False when the list is full."""
+        ids = self.ids()
+        if service_id in ids:
+            return True
+        if len(ids) >= self.limit:
+            return False
+        self._append(service_id)
+        return True
 
 
-class SessionShortlist:
-    """Ids in the session cookie, oldest first, at most `limit` of them."""
+class SessionShortlist(Shortlist):
+    """Ids in the session cookie."""
 
     def __init__(self, cookie_session: MutableMapping, limit: int) -> None:
         self.cookie_session = cookie_session
@@ -37,14 +57,8 @@ class SessionShortlist:
         stored = self.cookie_session.get(SESSION_KEY)
         return [value for value in stored if isinstance(value, str)] if isinstance(stored, list) else []
 
-    def add(self, service_id: str) -> bool:
-        ids = self.ids()
-        if service_id in ids:
-            return True
-        if len(ids) >= self.limit:
-            return False
-        self.cookie_session[SESSION_KEY] = ids + [service_id]
-        return True
+    def _append(self, service_id: str) -> None:
+        self.cookie_session[SESSION_KEY] = self.ids() + [service_id]
 
     def remove(self, service_id: str) -> None:
         self.cookie_session[SESSION_KEY] = [value for value in self.ids() if value != service_id]
@@ -53,7 +67,7 @@ class SessionShortlist:
         self.cookie_session.pop(SESSION_KEY, None)
 
 
-class SavedShortlist:
+class SavedShortlist(Shortlist):
     """A signed-in user's list, in the shortlist_item table."""
 
     def __init__(self, session: Session, user: User, limit: int) -> None:
@@ -68,15 +82,9 @@ class SavedShortlist:
             .order_by(ShortlistItem.added_at, ShortlistItem.service_id)
         ))
 
-    def add(self, service_id: str) -> bool:
-        ids = self.ids()
-        if service_id in ids:
-            return True
-        if len(ids) >= self.limit:
-            return False
+    def _append(self, service_id: str) -> None:
         self.session.add(ShortlistItem(user_id=self.user.id, service_id=service_id))
         self.session.flush()
-        return True
 
     def remove(self, service_id: str) -> None:
         self.session.execute(delete(ShortlistItem).where(
@@ -120,7 +128,7 @@ def offered_ids(session: Session, service_ids: Iterable[str]) -> list[str]:
 
 
 def load_services(session: Session, service_ids: list[str]) -> list[Service]:
-    """The services with everything a printed list shows, in the list's order.
+    """The services with what a printed list shows (directory.contact_card), in the list's order.
     Services retired since they were added are left out."""
     ids = offered_ids(session, service_ids)
     if not ids:
@@ -133,12 +141,9 @@ def load_services(session: Session, service_ids: list[str]) -> list[Service]:
             selectinload(Service.organization).selectinload(Organization.locations).selectinload(Location.schedules),
             selectinload(Service.organization).selectinload(Organization.locations).selectinload(Location.phones),
             selectinload(Service.organization).selectinload(Organization.phones),
-            selectinload(Service.organization).selectinload(Organization.services).selectinload(Service.schedules),
             selectinload(Service.schedules),
             selectinload(Service.phones),
             selectinload(Service.required_documents),
-            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.labels),
-            selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
         )
     ).all()
     by_id = {service.id: service for service in services}
