@@ -118,6 +118,13 @@ def login(client, email, password=PASSWORD, lang="lv"):
     )
 
 
+def signed_in(app, email):
+    """A test client of `email`, signed in."""
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
 @pytest.fixture
 def accounts(seeded_app):
     """One account of each kind; the editor edits Saskarsme only."""

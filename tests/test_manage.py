@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from conftest import csrf_token, login, make_user, soup
+from conftest import csrf_token, make_user, signed_in, soup
 from directory import publishing
 from directory.extensions import db
 from directory.models import (
@@ -207,12 +207,6 @@ def test_what_to_bring_keeps_its_order_and_is_revised_like_any_field(seeded_app,
 
 SERVICE_URL = f"/en/manage/services/{SASKARSME_SERVICE}"
 ORG_URL = f"/en/manage/org/{SASKARSME}"
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def form_values(page, form_selector):

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from conftest import login, soup
+from conftest import signed_in, soup
 from directory import referral_stats
 from directory.extensions import db
 from directory.models import Organization, Referral, Service
@@ -208,12 +208,6 @@ def test_chart_stays_small_for_a_busy_year():
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def test_editor_sees_only_their_centres_figures(seeded_app, referrals, frozen):

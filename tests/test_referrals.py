@@ -11,7 +11,7 @@ from flask import url_for
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
-from conftest import csrf_token, login, make_user, soup
+from conftest import csrf_token, make_user, signed_in, soup
 from directory.extensions import db
 from directory.referral_workflow import STATUS_LABELS
 from directory.models import (
@@ -33,12 +33,6 @@ def service_of(app, slug: str) -> str:
             select(Service.id).join(Service.organization)
             .where(Organization.slug == slug, Service.status == "active").order_by(Service.name)
         )
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def referral_form(client, service_id, **values):

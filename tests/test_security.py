@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from conftest import csrf_token, login
+from conftest import csrf_token, signed_in
 from directory.extensions import db
 from directory.models import (
     Location,
@@ -81,12 +81,6 @@ def request_as(client, method, url, with_token=True):
         # The problem-report form on a centre page has a token for everyone.
         data["csrf_token"] = csrf_token(client, "/lv/centres/saskarsme")
     return client.open(url, method=method, data=data)
-
-
-def signed_in(app, email):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
 
 
 def test_anonymous_is_sent_to_sign_in(seeded_app, world):
