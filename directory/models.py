@@ -517,6 +517,14 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == "admin" and self.is_active
 
+    # Set by the user loader: the sign-in this request belongs to. Flask-Login
+    # keeps get_id() in the session and the remember cookie, so a cookie names
+    # one sign-in and stops working when that sign-in is ended on the server.
+    login_key = None  # str, not a column
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.login_key}" if self.login_key else str(self.id)
+
     def may_edit(self, organization: Organization) -> bool:
         """Admins edit everything; an editor only the organizations linked to them."""
         if not self.is_active:
@@ -524,6 +532,23 @@ class User(UserMixin, db.Model):
         if self.role == "admin":
             return True
         return self.role == "editor" and any(o.id == organization.id for o in self.organizations)
+
+
+class UserSession(db.Model):
+    """One sign-in on one device. The session and remember cookies carry its
+    key (signed); deleting the row signs that device out. Only a hash of the
+    key is stored."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Revision(db.Model):
@@ -575,7 +600,11 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last failure, if any; `attempts` counts tries, and a message that
+    # failed MAIL_MAX_ATTEMPTS times is no longer tried (an admin sees why).
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 PROBLEM_KINDS = ("address", "closed", "hours", "other")

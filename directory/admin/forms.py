@@ -4,7 +4,7 @@ Every message is ours, so that every one is in the catalogues."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..form_base import DirectoryForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
@@ -61,7 +61,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class AdminForm(FlaskForm):
+class AdminForm(DirectoryForm):
     """Leaves out attributes the shared `field` macro passes as None (this
     WTForms would write them as the text "None"); `required=None` there means
     "no browser check": the server's translated message says what is missing."""

@@ -1,7 +1,7 @@
 """Account forms. Every message is in our catalogues, WTForms' own included."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..form_base import DirectoryForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
@@ -11,7 +11,7 @@ REQUIRED = _l("This field is required.")
 VALID_EMAIL = _l("Enter a valid e-mail address, such as name@example.lv.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(DirectoryForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(REQUIRED), Email(VALID_EMAIL)])
     password = PasswordField(_l("Password"), validators=[InputRequired(REQUIRED)])
     remember = BooleanField(_l("Keep me signed in on this device"))
@@ -28,7 +28,7 @@ def password_field(label):
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(DirectoryForm):
     name = StringField(_l("Your name"), validators=[InputRequired(REQUIRED), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[InputRequired(REQUIRED), Email(VALID_EMAIL), Length(max=254)])
     role = RadioField(
@@ -49,11 +49,11 @@ class SignupForm(FlaskForm):
     )
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(DirectoryForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(REQUIRED), Email(VALID_EMAIL)])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(DirectoryForm):
     password = password_field(_l("New password"))
     confirm = PasswordField(
         _l("New password again"),

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..form_base import DirectoryForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -167,7 +167,7 @@ def text_of(value: Any) -> str | None:
     return value or None
 
 
-class EditForm(FlaskForm):
+class EditForm(DirectoryForm):
     """A form that edits one record: it carries the version it was loaded with."""
 
     version = HiddenField()
@@ -389,7 +389,7 @@ class ServiceForm(EditForm):
         return values
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(DirectoryForm):
     """A new organization, with the address of its (first) location."""
 
     name = StringField(FIELD_LABELS["name"], validators=[InputRequired(REQUIRED), max_length(300)])

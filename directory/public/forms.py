@@ -1,14 +1,14 @@
 """The one form residents fill in: reporting a problem with a listing."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..form_base import DirectoryForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 MAX_COMMENT = 2000
 
 
-class ProblemReportForm(FlaskForm):
+class ProblemReportForm(DirectoryForm):
     kind = RadioField(
         _l("What is wrong?"),
         choices=[

@@ -1,7 +1,7 @@
 """Forms of the referral flow: sending one, and moving one on."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..form_base import DirectoryForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
@@ -27,7 +27,7 @@ def _too_long(limit: int):
     return Length(max=limit, message=_l("Write at most %(max)d characters.", max=limit))
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(DirectoryForm):
     service_id = HiddenField(validators=[InputRequired()])
     client_name = StringField(
         _l("Client's first name or initials"),
@@ -58,7 +58,7 @@ class ReferralForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(DirectoryForm):
     """The centre's answer, or the sender's withdrawal. `status` comes from the
     button pressed; `expected` is the status the page showed."""
 
