@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from whitenoise import WhiteNoise
 
-from . import cli, errors, geocoding, i18n, templating
+from . import cli, errors, geocoding, i18n, security_headers, templating
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
 from .search import include_in_autogenerate
 
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
     i18n.init_app(app, babel)
     errors.init_app(app)
+    security_headers.init_app(app)
     templating.init_app(app)
     geocoding.init_app(app)
     cli.init_app(app)

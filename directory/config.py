@@ -83,3 +83,12 @@ REFERRAL_EXPIRE_DAYS = 90
 REFERRAL_REMIND_DAYS = 7
 # A resident's shortlist lives in the session cookie: keep it small.
 SHORTLIST_LIMIT = 30
+
+# ---------------------------------------------------------- security headers
+# directory/security_headers.py puts a Content-Security-Policy (this site's own
+# scripts and styles only; images also from the host of MAP_TILE_URL),
+# X-Content-Type-Options, Referrer-Policy and frame-ancestors 'none' on every
+# response, and Cache-Control: no-store on the pages with client data.
+# Strict-Transport-Security max-age in seconds; 0 sends none. Behind HTTPS set
+# 31536000 (a year): browsers then refuse plain HTTP to this host for that long.
+HSTS_SECONDS = 0
