@@ -3,6 +3,12 @@ reverse proxy or load balancer in front). PORT, WORKERS and THREADS come from
 the environment; the Makefile passes its defaults."""
 
 import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from gunicorn.glogging import Logger
+
+HERE = Path(__file__).resolve().parent
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WORKERS", "2"))
@@ -17,9 +23,54 @@ max_requests = 5000
 max_requests_jitter = 500
 preload_app = False
 
-# Logs on stdout/stderr in one standard format, access log with the time taken.
+
+
+def without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class AccessLogWithoutQueries(Logger):
+    """Residents' search words, places and device coordinates travel in query
+    strings (?q=…&near=…&lat=…&lon=…), and again in the Referer of the next
+    request: the access log keeps paths only, never a query string."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = environ.get("RAW_URI", "").split("?", 1)[0] or atoms["U"]
+        atoms["r"] = f"{atoms['m']} {path} {atoms['H']}"
+        atoms["q"] = "-"
+        for key in ("f", "{referer}i"):
+            if atoms.get(key) not in (None, "-"):
+                atoms[key] = without_query(atoms[key])
+        return atoms
+
+
+def on_starting(server):
+    """Once, in the master: rate-limit counters in memory:// are per process,
+    so with several workers each allows the full limit (sign-in attempts
+    multiply by WORKERS). The setting is read as the app reads it."""
+    from flask import Config
+
+    config = Config(str(HERE / "directory"))
+    config.from_pyfile(str(HERE / "directory" / "config.py"))  # the file only, not the whole app
+    config.from_pyfile(str(HERE / "instance" / "config.py"), silent=True)
+    config.from_prefixed_env()
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if server.cfg.workers > 1 and storage.startswith("memory://"):
+        server.log.warning(
+            "%d workers share no rate-limit counters (RATELIMIT_STORAGE_URI=%s): each counts on its own, "
+            "so limits allow %d times as much. Set FLASK_RATELIMIT_STORAGE_URI to shared storage "
+            "(e.g. redis://localhost:6379) or run one worker.",
+            server.cfg.workers, storage, server.cfg.workers,
+        )
+
+
+# Logs on stdout/stderr in one standard format, access log with the time taken
+# and the path without its query string (see AccessLogWithoutQueries).
 accesslog = "-"
 errorlog = "-"
+logger_class = AccessLogWithoutQueries
 access_log_format = '%(h)s - %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 logconfig_dict = {
     "version": 1,

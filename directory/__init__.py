@@ -15,6 +15,7 @@ from whitenoise import WhiteNoise
 from . import cli, errors, geocoding, i18n, security_headers, templating
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
 from .search import include_in_autogenerate
+from . import request_guards
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
     i18n.init_app(app, babel)
     errors.init_app(app)
+    request_guards.init_app(app)  # NUL characters in the path, query or form: 400
     security_headers.init_app(app)
     templating.init_app(app)
     geocoding.init_app(app)

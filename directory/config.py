@@ -92,3 +92,8 @@ SHORTLIST_LIMIT = 30
 # Strict-Transport-Security max-age in seconds; 0 sends none. Behind HTTPS set
 # 31536000 (a year): browsers then refuse plain HTTP to this host for that long.
 HSTS_SECONDS = 0
+
+# Bounded input. A request body over MAX_CONTENT_LENGTH is refused (413)
+# before it is read; the admin import upload has its own, larger limit
+# (directory/exchange.py, MAX_UPLOAD_BYTES).
+MAX_CONTENT_LENGTH = 1024 * 1024

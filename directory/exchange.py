@@ -42,6 +42,7 @@ import copy
 import csv
 import io
 import json
+import logging
 import math
 import re
 import stat
@@ -62,8 +63,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .administration import TERM_CODE
@@ -89,7 +91,7 @@ from .models import (
     TaxonomyTermLabel,
     service_taxonomy_term,
 )
-from .publishing import slugify
+from .publishing import MAX_HOUR_ROWS, MAX_PHONES, MAX_REQUIRED_DOCUMENTS, slugify
 
 # ------------------------------------------------------------------ limits
 # Checked before anything is unpacked or parsed; change them here.
@@ -100,6 +102,13 @@ MAX_ARCHIVE_MEMBERS = 200  # entries of a .zip, folders included
 MAX_ARCHIVE_BYTES = 100 * 1024 * 1024  # sum of a .zip's uncompressed sizes
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a file sent to the admin upload page
 MAX_PROBLEMS = 500  # problems listed in a report; the rest are counted
+# Rows one record may hold: the centre dashboard's caps (directory/publishing.py).
+# Counted in the package; rows already in the database are not added in.
+ROWS_PER_RECORD = {
+    "phone": (MAX_PHONES, ("organization_id", "service_id", "location_id")),
+    "schedule": (MAX_HOUR_ROWS, ("service_id", "location_id")),
+    "required_document": (MAX_REQUIRED_DOCUMENTS, ("service_id",)),
+}
 
 HSDS_DIR = Path(__file__).resolve().parent / "hsds_schema"
 DESCRIPTOR_NAME = "datapackage.json"
@@ -114,6 +123,8 @@ TERM_NAME_LANGUAGE = "lv"
 GEOCODE_PRECISIONS = ("address", "street", "town", "approximate")
 ORGANIZATION_STATUSES = ("published", "pending")
 CHUNK = 500  # ids per IN (…) query
+
+logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------ reports
@@ -1407,9 +1418,32 @@ def validate(session: Session, package: Package) -> Report:
     _check_parents(session, package, valid, files, report, "taxonomy_term", TaxonomyTerm,
                    TaxonomyTerm.parent_id, "parent_id")
     _check_unique_codes(session, package, valid, files, report)
+    _check_rows_per_record(valid, files, report)
 
     package.valid = valid
     return report
+
+
+def _too_many(table: str, count: int, limit: int):
+    if table == "phone":
+        return _l("Too many phones for one record (%(count)d, at most %(max)d).", count=count, max=limit)
+    if table == "schedule":
+        return _l("Too many opening hours for one record (%(count)d, at most %(max)d).", count=count, max=limit)
+    return _l("Too many things to bring for one service (%(count)d, at most %(max)d).", count=count, max=limit)
+
+
+def _check_rows_per_record(valid, files, report: Report) -> None:
+    """One problem per record with more rows than ROWS_PER_RECORD allows,
+    at the first row over the cap."""
+    for table, (limit, owner_columns) in ROWS_PER_RECORD.items():
+        for column in owner_columns:
+            rows_of: dict[str, list[int]] = defaultdict(list)
+            for number, values in valid.get(table, []):
+                if values.get(column) is not None:
+                    rows_of[values[column]].append(number)
+            for numbers in rows_of.values():
+                if len(numbers) > limit:
+                    report.problem(files[table], numbers[limit], column, _too_many(table, len(numbers), limit))
 
 
 def _row_problems(table: str, values: dict[str, Any]) -> list[tuple[str, Any, set[str]]]:
@@ -1871,6 +1905,23 @@ def _write(session: Session, package: Package, report: Report) -> None:
                 service.taxonomy_terms = [writer.get("taxonomy_term", term_id) for term_id in sorted(target)]
 
 
+# PostgreSQL's answers to a write racing another: serialization failure,
+# deadlock, lock not available.
+RACE_SQLSTATES = ("40001", "40P01", "55P03")
+
+
+def _changed_meanwhile(error: SQLAlchemyError) -> bool:
+    """Whether a write refused after a clean validation lost a race: a record
+    edited since it was read (its version moved), one created or deleted
+    since the checks (a key or a reference), or a lock held too long."""
+    if isinstance(error, (StaleDataError, IntegrityError)):
+        return True
+    if isinstance(error, OperationalError):
+        original = error.orig
+        return getattr(original, "sqlstate", None) in RACE_SQLSTATES or "database is locked" in str(original)
+    return False
+
+
 def import_package(session: Session, path: str | Path, user=None, name: str | None = None) -> Report:
     """Read, validate and import a package in one transaction: everything, or
     nothing when any row has a problem. Never raises for bad input. `user`:
@@ -1894,8 +1945,13 @@ def import_package(session: Session, path: str | Path, user=None, name: str | No
         session.rollback()
         report.counts.clear()
         detail = str(getattr(error, "orig", None) or error).splitlines()[0][:300]
-        report.problem(package.source, None, None,
-                       _l("The database refused the import (%(error)s). Nothing was imported.", error=detail))
+        if _changed_meanwhile(error):
+            logger.warning("Import of %s lost a race with another write: %s", package.source, detail)
+            report.problem(package.source, None, None,
+                           _l("Someone changed these records meanwhile; run the import again."))
+        else:
+            report.problem(package.source, None, None,
+                           _l("The database refused the import (%(error)s). Nothing was imported.", error=detail))
         return report
     report.imported = True
     return report

@@ -59,6 +59,11 @@ SERVICE_TYPES = "service-type"
 # "What to bring": at most this many items, each at most this long (the column's length).
 MAX_REQUIRED_DOCUMENTS = 20
 MAX_REQUIRED_DOCUMENT_LENGTH = 500
+# Rows one record holds: generous for a real centre, and a bound on what a
+# page, a form or a worker's memory has to carry. The dashboard's forms and
+# the import use the same caps.
+MAX_PHONES = 50
+MAX_HOUR_ROWS = 50
 TARGET_GROUPS = "target-group"
 
 MODELS: dict[str, type] = {"organization": Organization, "location": Location, "service": Service}
@@ -167,9 +172,16 @@ def _hours_key(row: Mapping[str, Any]) -> tuple:
     return (WEEKDAYS.index(day) if day in WEEKDAYS else 99, row.get("opens") or "", row.get("closes") or "")
 
 
+def _at_most(value: Any, limit: int, what: str) -> list:
+    rows = list(value or [])
+    if len(rows) > limit:
+        raise ValueError(f"at most {limit} {what} expected, got {len(rows)}")
+    return rows
+
+
 def _hours(value: Any) -> list[dict[str, Any]]:
     rows = []
-    for row in value or []:
+    for row in _at_most(value, MAX_HOUR_ROWS, "opening hours rows"):
         day = str(row.get("day") or "").strip().upper()
         if day not in WEEKDAYS:
             raise ValueError(f"a weekday {WEEKDAYS} expected, got {day!r}")
@@ -183,7 +195,7 @@ def _hours(value: Any) -> list[dict[str, Any]]:
 
 def _phones(value: Any) -> list[dict[str, Any]]:
     rows = []
-    for row in value or []:
+    for row in _at_most(value, MAX_PHONES, "phones"):
         number = _text(row.get("number"))
         if not number:
             raise ValueError("a phone number is required")

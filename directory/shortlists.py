@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from .models import Location, Organization, Service, ShortlistItem, User
@@ -83,8 +84,16 @@ class SavedShortlist(Shortlist):
         ))
 
     def _append(self, service_id: str) -> None:
-        self.session.add(ShortlistItem(user_id=self.user.id, service_id=service_id))
-        self.session.flush()
+        # Two requests at once (a double click) both find the service missing
+        # and both insert: the second insert does nothing instead of failing
+        # on the primary key.
+        # (The directory runs on PostgreSQL or SQLite; both say ON CONFLICT.)
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        self.session.execute(
+            dialect.insert(ShortlistItem)
+            .values(user_id=self.user.id, service_id=service_id)
+            .on_conflict_do_nothing()
+        )
 
     def remove(self, service_id: str) -> None:
         self.session.execute(delete(ShortlistItem).where(
@@ -112,6 +121,19 @@ def move_into_saved(session: Session, user: User, cookie_session: MutableMapping
             moved += 1
     pending.clear()
     return moved
+
+
+def requested_ids(values: Iterable, limit: int) -> list[str]:
+    """The first `limit` distinct values a request sends as service ids, so
+    that a request with a huge list costs no more than a full shortlist (and
+    never makes a query too large to run)."""
+    wanted: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str) and value not in wanted:
+            if len(wanted) == limit:
+                break
+            wanted[value] = None
+    return list(wanted)
 
 
 def offered_ids(session: Session, service_ids: Iterable[str]) -> list[str]:

@@ -10,7 +10,6 @@ import re
 from contextlib import contextmanager
 from datetime import date, time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -355,7 +354,7 @@ def test_taxonomy_term_id_filters_by_type_or_group(seeded_app, client):
     )
     # The same filter twice, with different values, matches nothing.
     assert get_json(client, f"/api/services?taxonomy_term_id={day_centre}&type=camp")["total_items"] == 0
-    for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500, quote("a\x00b")):
+    for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500):
         page = get_json(client, f"/api/services?taxonomy_term_id={unknown}")
         assert page["total_items"] == 0 and page["empty"]
 
@@ -431,19 +430,14 @@ def test_bad_paging_is_a_json_400(client, query):
         "/api/services/00000000-0000-0000-0000-000000000000",
         "/api/services/not-an-id",
         "/api/services/" + "x" * 300,
-        "/api/services/a%00b",
         "/api/organizations/00000000-0000-0000-0000-000000000000",
-        "/api/organizations/a%00b",
         "/api/service_at_locations/00000000-0000-0000-0000-000000000000",
         "/api/service_at_locations/not-an-id",
         "/api/service_at_locations/" + "x" * 300,
-        "/api/service_at_locations/a%00b",
         "/api/taxonomies/00000000-0000-0000-0000-000000000000",
         "/api/taxonomies/" + "x" * 300,
-        "/api/taxonomies/a%00b",
         "/api/taxonomy_terms/00000000-0000-0000-0000-000000000000",
         "/api/taxonomy_terms/" + "x" * 300,
-        "/api/taxonomy_terms/a%00b",
         "/api/service_at_locations/",
         "/api/no-such-endpoint",
         "/api/services/",
@@ -452,6 +446,20 @@ def test_bad_paging_is_a_json_400(client, query):
 )
 def test_unknown_is_a_json_404(client, url):
     assert get_json(client, url, 404)["error"]
+
+
+@pytest.mark.parametrize("url", [
+    "/api/services/a%00b",
+    "/api/organizations/a%00b",
+    "/api/service_at_locations/a%00b",
+    "/api/taxonomies/a%00b",
+    "/api/taxonomy_terms/a%00b",
+    "/api/services?taxonomy_term_id=a%00b",
+    "/api/services?search=kr%C4%ABzes%00",
+    "/api/service_at_locations?organization_id=a%00b",
+])
+def test_a_nul_character_is_a_json_400_on_every_database(client, url):
+    assert "NUL" in get_json(client, url, 400)["error"]
 
 
 def test_write_methods_are_a_json_405(client):
@@ -595,7 +603,7 @@ def test_service_at_locations_filters(seeded_app, client, hsds):
     assert listed("search=&taxonomy_term_id=&taxonomy_id=&organization_id=") == everything
     # Unknown or implausible ids match nothing.
     for name in ("taxonomy_term_id", "taxonomy_id", "organization_id"):
-        for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500, quote("a\x00b")):
+        for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500):
             page = get_json(client, f"/api/service_at_locations?{name}={unknown}")
             assert page["total_items"] == 0 and page["empty"]
     # Parameters of HSDS this API does not offer are ignored, as on the other lists.

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conftest import clear_all_rows, csrf_token, login, soup
 from directory import exchange
@@ -1139,3 +1139,69 @@ def test_a_published_only_export_leaves_out_organizations_waiting_for_review(enr
         empty_database()
     result = runner.invoke(args=["import", str(public)])
     assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- bounded input and races
+
+
+def _more_rows_for_one_service(folder: Path, file: str, count: int) -> tuple[str, int, int]:
+    """`count` more rows in `file` for the service of its first row (copies of
+    that row with new ids): (service id, the row number of the first row over
+    the cap, how many rows the service then has)."""
+    header, rows = read_csv(folder / file)
+    template = next(row for row in rows if row.get("service_id"))
+    service_id = template["service_id"]
+    for number in range(count):
+        rows.append({**template, "id": str(uuid.uuid4()),
+                     **{owner: "" for owner in ("organization_id", "location_id") if owner in header},
+                     **({"number": f"+371 6{number:07d}"} if "number" in header else {})})
+    write_csv(folder / file, header, rows)
+    numbers = [index + 2 for index, row in enumerate(rows) if row["service_id"] == service_id]
+    return service_id, numbers[exchange.ROWS_PER_RECORD[file.removesuffix("s.csv")][0]], len(numbers)
+
+
+def test_a_record_with_more_phones_or_hours_than_it_may_hold_is_refused(enriched_app, package):
+    _, phone_row, phones = _more_rows_for_one_service(package, "phones.csv", exchange.MAX_PHONES)
+    _, hours_row, hours = _more_rows_for_one_service(package, "schedules.csv", exchange.MAX_HOUR_ROWS)
+    with enriched_app.app_context():
+        before = all_rows()
+        report = exchange.import_package(db.session, package)
+        assert not report.ok and not report.imported
+        found = {(p.file, p.row, p.field): en(p.message) for p in report.problems}
+        assert found == {
+            ("phones.csv", phone_row, "service_id"):
+                f"Too many phones for one record ({phones}, at most {exchange.MAX_PHONES}).",
+            ("schedules.csv", hours_row, "service_id"):
+                f"Too many opening hours for one record ({hours}, at most {exchange.MAX_HOUR_ROWS}).",
+        }
+        assert all_rows() == before
+
+
+def test_an_import_beaten_by_a_concurrent_edit_says_to_run_it_again(enriched_app, accounts, package, tmp_path,
+                                                                    monkeypatch):
+    row = _set("services.csv", None, "name", "Renamed by the import")(package)
+    _, rows = read_csv(package / "services.csv")
+    service_id = rows[row - 2]["id"]
+    write = exchange._write
+
+    def write_while_an_editor_saves(session, package_, report):
+        write(session, package_, report)
+        # An editor saves the service meanwhile: its version moves under the import.
+        session.execute(update(Service).where(Service.id == service_id)
+                        .values(name="Saved by the editor", version=Service.version + 1)
+                        .execution_options(synchronize_session=False))
+
+    monkeypatch.setattr(exchange, "_write", write_while_an_editor_saves)
+    message = "Someone changed these records meanwhile; run the import again."
+    client = admin_client(enriched_app)
+    response = upload(client, zip_folder(package, tmp_path / "export.zip").read_bytes())
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one("#import-failed")
+    assert [cell.get_text(strip=True) for cell in page.select("#import-problems .problem-message")] == [message]
+    result = enriched_app.test_cli_runner().invoke(args=["import", str(package), "--lang", "en"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{message}" in result.output and "UPDATE" not in result.output
+    with enriched_app.app_context():
+        service = db.session.get(Service, service_id)
+        assert service.name not in ("Renamed by the import", "Saved by the editor")  # nothing half-written

@@ -25,6 +25,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import URL, Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -211,6 +212,51 @@ def required_documents_check(form, field) -> None:
 
 # ------------------------------------------------------------ repeatable rows
 
+
+class RowList(FieldList):
+    """A FieldList of at most `max_entries` rows that says when there were
+    more. WTForms keeps the first `max_entries` rows a form sends and silently
+    drops the others (and asserts when a record holds more); here the first
+    ones stay in the form, the form is refused and the block says why, so
+    that no row is lost unseen and a huge form never reaches the database."""
+
+    def __init__(self, unbound_field, label=None, *, max_entries: int, **kwargs) -> None:
+        super().__init__(unbound_field, label, max_entries=max_entries, **kwargs)
+        self.rows_given = 0
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        if formdata:
+            self.rows_given = len(set(self._extract_indices(self.name, formdata)))
+        else:
+            rows = list(data) if data is not unset_value and data else []
+            self.rows_given = len(rows)
+            data = rows[: self.max_entries]
+        super().process(formdata, data, extra_filters)
+
+    @property
+    def full(self) -> bool:
+        return len(self.entries) >= self.max_entries
+
+    @property
+    def too_many_message(self):
+        """What the block says when there were more rows than it keeps; None otherwise."""
+        if self.rows_given <= self.max_entries:
+            return None
+        return _l("There can be at most %(max)d rows here, and there were %(count)d: only the first %(max)d "
+                  "are shown. Check them and save again.", max=self.max_entries, count=self.rows_given)
+
+    def append_entry(self, data=unset_value):
+        # "Add a row" on a full block adds nothing (the block says it is full).
+        return None if self.full else super().append_entry(data)
+
+    def validate(self, form, extra_validators=()) -> bool:
+        valid = super().validate(form, extra_validators)
+        if self.too_many_message is not None:
+            self.errors.append(self.too_many_message)
+            return False
+        return valid
+
+
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -350,8 +396,8 @@ class ServiceForm(EditForm):
         description=_l("Documents or things a person needs to bring, one a line, such as: passport or ID card."),
     )
     languages = checkbox_list(FIELD_LABELS["languages"], language_choices)
-    hours = FieldList(FormField(HoursRowForm), label=FIELD_LABELS["hours"])
-    phones = FieldList(FormField(PhoneRowForm), label=FIELD_LABELS["phones"])
+    hours = RowList(FormField(HoursRowForm), label=FIELD_LABELS["hours"], max_entries=publishing.MAX_HOUR_ROWS)
+    phones = RowList(FormField(PhoneRowForm), label=FIELD_LABELS["phones"], max_entries=publishing.MAX_PHONES)
     url = optional_url(FIELD_LABELS["url"])
     email = optional_email(FIELD_LABELS["email"])
     status = SelectField(

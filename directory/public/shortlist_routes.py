@@ -70,7 +70,7 @@ def shortlist():
 @bp.get("/shortlist/shared")
 def shortlist_shared():
     """Someone's list, from a link: read-only, with a button to keep it."""
-    requested = request.args.getlist("s")[: current_app.config["SHORTLIST_LIMIT"]]
+    requested = shortlists.requested_ids(request.args.getlist("s"), current_app.config["SHORTLIST_LIMIT"])
     services = shortlists.load_services(db.session, requested)
     return render_template(
         "public/shortlist.html", cards=[contact_card(service) for service in services],
@@ -86,10 +86,13 @@ def _full_message() -> str:
 
 @bp.post("/shortlist/add")
 def shortlist_add():
-    wanted = request.form.getlist("service_id")
+    limit = current_app.config["SHORTLIST_LIMIT"]
+    # More ids than a list holds are cut before any query: the list would be full.
+    wanted = shortlists.requested_ids(request.form.getlist("service_id"), limit + 1)
+    full = len(wanted) > limit
+    wanted = wanted[:limit]
     offered = shortlists.offered_ids(db.session, wanted)
     listing = current_shortlist()
-    full = False
     for service_id in offered:
         if not listing.add(service_id):
             full = True

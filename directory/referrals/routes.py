@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import i18n, referral_workflow as workflow
 from ..contact_card import contact_card
+from ..database import writes_database
 from ..extensions import db
 from ..models import Referral, Service
 from ..permissions import role_required
@@ -40,6 +41,7 @@ def _referral(referral_id: int) -> Referral:
 
 
 @bp.get("/")
+@writes_database  # audited: the look is written to the log
 @role_required(*SENDERS)
 def index():
     """The referrals the social worker sent (all, for an admin)."""
@@ -61,9 +63,10 @@ def new():
     form = ReferralForm()
     service_id = form.service_id.data if request.method == "POST" else request.args.get("service", "")
     service = db.session.get(Service, service_id) if service_id and len(service_id) <= 36 else None
+    # An organization waiting for review is not public: nor are its services, to anyone referring.
+    if service is None or service.organization.status != "published":
+        abort(404, "No service with this id")
     if request.method == "GET":
-        if service is None:
-            abort(404, "No service with this id")
         form.service_id.data = service.id
         form.client_language.data = g.lang
     status = 200
@@ -86,8 +89,6 @@ def new():
                 return redirect(url_for("referrals.referral", referral_id=referral.id))
         else:
             status = 400
-    if service is None:
-        abort(404, "No service with this id")
     return render_template(
         "referrals/new.html", form=form, service=service, card=contact_card(service),
         referrable=workflow.referrable(service), receivers=workflow.has_receivers(db.session, service),
@@ -95,6 +96,7 @@ def new():
 
 
 @bp.get("/<int:referral_id>")
+@writes_database  # audited: the look is written to the log
 @role_required(*SENDERS)
 def referral(referral_id: int):
     item = _referral(referral_id)
@@ -131,6 +133,7 @@ def withdraw(referral_id: int):
 
 
 @bp.get("/<int:referral_id>/slip")
+@writes_database  # audited: the look is written to the log
 @role_required(*SENDERS)
 def slip(referral_id: int):
     """A printable slip for the client, in the language of this URL (the
