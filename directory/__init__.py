@@ -15,6 +15,7 @@ from whitenoise import WhiteNoise
 from . import cli, errors, geocoding, i18n, security_headers, templating
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
 from .search import include_in_autogenerate
+from . import database
 from . import request_guards
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _ensure_secret_key(app)
 
     db.init_app(app)
+    database.init_app(app)  # SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for writes
     migrate.init_app(
         app,
         db,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from .accounts import MIN_PASSWORD_LENGTH, create_admin, find_user
 from .audit import record
+from .database import vacuum_after_purge
 from .exchange import export_package, format_problem, import_package
 from .extensions import db
 from .mail import send_pending
@@ -165,6 +166,8 @@ def purge_command(days: int | None) -> None:
         expired = expire_unanswered(db.session, config["REFERRAL_EXPIRE_DAYS"])
         purged = purge_client_data(db.session, retention)
         db.session.commit()
+    if purged:
+        vacuum_after_purge()  # no copy of the wiped client data left in free pages
     click.echo(f"Referrals closed as expired (no answer in {config['REFERRAL_EXPIRE_DAYS']} days): {expired}")
     click.echo(f"Referrals whose client data was deleted (closed more than {retention} days ago): {purged}")
 

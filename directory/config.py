@@ -97,3 +97,9 @@ HSTS_SECONDS = 0
 # before it is read; the admin import upload has its own, larger limit
 # (directory/exchange.py, MAX_UPLOAD_BYTES).
 MAX_CONTENT_LENGTH = 1024 * 1024
+
+# SQLite as a server database (directory/database.py). Every SQLite connection
+# runs in WAL mode with foreign keys and secure_delete on, and waits this long
+# for another connection's write before answering "database is locked"
+# (pysqlite's own default is 5 s). PostgreSQL ignores it.
+SQLITE_BUSY_TIMEOUT_SECONDS = 15

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
@@ -89,14 +90,44 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        with foreign_keys_off_on_sqlite(connection):
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+
+
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """SQLite: the app turns foreign keys on for every connection
+    (directory/database.py), but Alembic's batch mode rebuilds a table by
+    copying it and dropping the old one, which with foreign keys on would
+    fire ON DELETE CASCADE / SET NULL in the tables that point at it. So
+    they are off while migrating and checked once at the end. The pragma
+    is ignored inside a transaction: it goes to the driver's connection
+    before Alembic begins one and after the last one ends."""
+    if connection.dialect.name != 'sqlite':
+        yield
+        return
+    assert not connection.in_transaction()
+    raw = connection.connection.driver_connection
+    raw.execute('PRAGMA foreign_keys = OFF')
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()  # what leaving `connect()` would do
+        raw.execute('PRAGMA foreign_keys = ON')
+    broken = raw.execute('PRAGMA foreign_key_check').fetchall()
+    if broken:
+        raise RuntimeError(
+            'The migration left rows pointing at rows that do not exist '
+            '(table, rowid, parent table, constraint): %r' % broken[:20]
+        )
 
 
 if context.is_offline_mode():

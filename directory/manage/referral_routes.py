@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import referral_workflow as workflow
+from ..database import writes_database
 from ..extensions import db
 from ..models import Referral
 from ..permissions import role_required
@@ -26,6 +27,7 @@ def _received(referral_id: int) -> Referral:
 
 
 @bp.get("/referrals/")
+@writes_database  # audited: the look is written to the log
 @role_required(*EDITORS)
 def referrals():
     group = request.args.get("status", "open")
@@ -40,6 +42,7 @@ def referrals():
 
 
 @bp.get("/referrals/<int:referral_id>")
+@writes_database  # audited: the look is written to the log
 @role_required(*EDITORS)
 def referral(referral_id: int):
     item = _received(referral_id)
