@@ -8,8 +8,11 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from . import cli, errors, geocoding, i18n, security_headers, templating
@@ -37,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     _ensure_database_uri(app)
     _ensure_secret_key(app)
+    _ensure_trusted_hosts(app)
 
     db.init_app(app)
     database.init_app(app)  # SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for writes
@@ -79,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(ops_routes.bp)
     app.register_blueprint(api_routes.bp)
+    _trust_proxies(app)
     _serve_static_files(app)
     return app
 
@@ -87,7 +92,7 @@ def _init_login(app: Flask) -> None:
     from flask import g, redirect, request, url_for
     from flask_babel import lazy_gettext as _l
 
-    from .models import User
+    from . import sign_ins
 
     login_manager.init_app(app)
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -95,7 +100,8 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # The id names one sign-in (see sign_ins.py): ended or expired, it is no one.
+        return sign_ins.user_for(db.session, user_id)
 
     @login_manager.unauthorized_handler
     def to_login():
@@ -108,6 +114,31 @@ def _init_login(app: Flask) -> None:
 
 # Names made by `flask digest compile`: name-<md5>.ext, safe to cache for a year.
 FINGERPRINTED = re.compile(r"-[0-9a-f]{32}\.[\w.]+$")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, take the client's address
+    and scheme from the X-Forwarded-For / -Proto headers they add (and only
+    as many entries as there are proxies: the rest could come from anyone).
+    The Host header is never taken from X-Forwarded-Host: the proxy passes
+    the original Host on, and TRUSTED_HOSTS checks it."""
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def _ensure_trusted_hosts(app: Flask) -> None:
+    """Flask answers 400 to a request for a host not in TRUSTED_HOSTS. Unset,
+    it is the host of PUBLIC_BASE_URL plus the loopback names (for health
+    checks and `make run`)."""
+    if app.config.get("TRUSTED_HOSTS") is None:
+        public_host = urlsplit(app.config["PUBLIC_BASE_URL"]).hostname
+        app.config["TRUSTED_HOSTS"] = sorted({public_host, "localhost", "127.0.0.1"} - {None})
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(error):
+        # No URL can be built for a host the site is not: a plain page, no links.
+        return "<!doctype html><title>400</title><p>Unknown host.</p>", 400, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _serve_static_files(app: Flask) -> None:

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from . import accounts, audit
+from . import accounts, audit, sign_ins
 from .mail import queue_email
 from .models import (
     ROLES,
@@ -143,6 +143,7 @@ def _forget_user(session: Session, user: User) -> None:
         update(ProblemReport).where(ProblemReport.resolved_by_id == user.id).values(resolved_by_id=None)
     )
     user.organizations.clear()
+    sign_ins.end_all(session, user)
     session.delete(user)
 
 
@@ -153,6 +154,8 @@ def disable_account(session: Session, user: User, actor: User) -> None:
     if user.status != "active":
         raise Refused(_l("Only an active account can be disabled."))
     user.status = "disabled"
+    # Every sign-in ends now: enabling the account later must not revive them.
+    sign_ins.end_all(session, user)
     audit.record(session, "account-disable", actor, "user", user.id, email=user.email)
 
 

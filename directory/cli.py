@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from . import sign_ins
 from .accounts import MIN_PASSWORD_LENGTH, create_admin, find_user
 from .audit import record
 from .database import vacuum_after_purge
@@ -92,8 +94,13 @@ def send_mail_command() -> None:
     """Send the e-mails waiting in the outbox (needs MAIL_SERVER)."""
     if not current_app.config.get("MAIL_SERVER"):
         raise click.ClickException("MAIL_SERVER is not configured; messages stay in the outbox and the log.")
-    sent, failed = send_pending(db.session)
-    click.echo(f"{sent} sent, {failed} failed.")
+    try:
+        report = send_pending(db.session)
+    except (OSError, smtplib.SMTPException) as error:
+        raise click.ClickException(f"cannot reach the mail server: {error}. Nothing was sent; run again later.")
+    for message_id, error in report.failed:
+        click.echo(f"message {message_id}: {error}", err=True)
+    click.echo(f"{report.sent} sent, {len(report.failed)} failed.")
 
 
 @click.command("export")
@@ -165,11 +172,13 @@ def purge_command(days: int | None) -> None:
     with current_app.test_request_context(base_url=config["PUBLIC_BASE_URL"]):
         expired = expire_unanswered(db.session, config["REFERRAL_EXPIRE_DAYS"])
         purged = purge_client_data(db.session, retention)
+        ended_sign_ins = sign_ins.delete_expired(db.session)
         db.session.commit()
     if purged:
         vacuum_after_purge()  # no copy of the wiped client data left in free pages
     click.echo(f"Referrals closed as expired (no answer in {config['REFERRAL_EXPIRE_DAYS']} days): {expired}")
     click.echo(f"Referrals whose client data was deleted (closed more than {retention} days ago): {purged}")
+    click.echo(f"Expired sign-ins deleted: {ended_sign_ins}")
 
 
 @click.command("remind")

@@ -19,14 +19,30 @@ SESSION_COOKIE_SECURE = False
 REMEMBER_COOKIE_SECURE = False
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
+# A sign-in ends on the server after SIGN_IN_LIFETIME, or with "keep me
+# signed in" after REMEMBER_COOKIE_DURATION (never more than 14 days).
+SIGN_IN_LIFETIME = 60 * 60 * 12  # seconds
 REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 14  # seconds
+
+# Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none,
+# the client connects directly). The client's address (rate limits, logs)
+# comes from those headers only when this says how many proxies to trust.
+TRUSTED_PROXY_HOPS = 0
+# Host names the site answers to; any other Host header gets 400. None: the
+# host of PUBLIC_BASE_URL, plus localhost and 127.0.0.1.
+TRUSTED_HOSTS = None
 
 # Rate limits (Flask-Limiter). Counters in RATELIMIT_STORAGE_URI: memory://
 # for one process; redis://host:6379 when several processes or machines serve.
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
-LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+# A moving window: "5 per minute" means at most 5 in any 60 seconds, not 10
+# across the turn of a clock minute.
+RATELIMIT_STRATEGY = "moving-window"
+LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
+LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail tried, from any address
 SIGNUP_RATE_LIMIT = "5 per minute;20 per hour"
+RESET_ACCOUNT_RATE_LIMIT = "3 per hour"  # reset links sent for one e-mail
 REPORT_RATE_LIMIT = "5 per minute;20 per hour"
 
 # E-mail: always written to the outbox table and the log; sent by SMTP with
@@ -37,6 +53,9 @@ MAIL_USE_TLS = True
 MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_SENDER = "noreply@localhost"
+# A message whose sending failed this many times is no longer tried; the
+# outbox keeps it with its error.
+MAIL_MAX_ATTEMPTS = 5
 # The site's address, for links in e-mails that commands (`flask purge`) send.
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

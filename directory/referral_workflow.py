@@ -20,13 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import url_for
 from flask_babel import force_locale, format_date, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .mail import queue_email
+from .mail import public_url, queue_email
 from .personal_data import contains_personal_code
 from .models import (
     DECLINE_REASONS,
@@ -422,7 +421,7 @@ def _tell_centre(session: Session, referral: Referral, subject, body) -> None:
     """`subject()` and `body(url)` are called in each recipient's language."""
     for user in _centre_recipients(session, referral):
         with force_locale(user.language):
-            url = url_for("manage.referral", lang_code=user.language, referral_id=referral.id, _external=True)
+            url = public_url("manage.referral", lang_code=user.language, referral_id=referral.id)
             queue_email(session, user.email, subject(), body(url))
 
 
@@ -436,7 +435,6 @@ def _tell_sender(session: Session, referral: Referral, subject) -> None:
             _("Your referral to %(service)s (%(centre)s) is now: %(status)s.\n\n%(url)s",
               service=referral.service_name, centre=referral.organization_name,
               status=STATUS_LABELS[referral.status],
-              url=url_for("referrals.referral", lang_code=sender.language, referral_id=referral.id,
-                          _external=True)),
+              url=public_url("referrals.referral", lang_code=sender.language, referral_id=referral.id)),
         )
 

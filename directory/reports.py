@@ -3,13 +3,12 @@ the administrators through the e-mail outbox."""
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .mail import queue_email
+from .mail import public_url, queue_email
 from .models import Organization, ProblemReport, User, organization_editor
 
 
@@ -34,7 +33,7 @@ def file_report(session: Session, organization: Organization, kind: str, comment
                 _("Problem reported: %(centre)s", centre=organization.name),
                 _("A resident reports a problem with the listing of %(centre)s (%(kind)s):\n\n%(comment)s\n\n%(url)s",
                   centre=organization.name, kind=kind, comment=report.comment or "—",
-                  url=url_for("public.centre", lang_code=user.language, slug=organization.slug, _external=True)),
+                  url=public_url("public.centre", lang_code=user.language, slug=organization.slug)),
             )
     audit.record(session, "problem-report", None, "organization", organization.id, kind=kind)
     return report

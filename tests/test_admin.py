@@ -132,7 +132,7 @@ def test_approving_a_request_lets_it_sign_in_and_emails_it(seeded_app, accounts)
     assert len(mail) == 1
     recipient, subject, body = mail[0]
     assert subject == "Your account is approved"  # in the person's language (English here)
-    assert "http://localhost/en/account/login" in body
+    assert "http://127.0.0.1:5000/en/account/login" in body  # PUBLIC_BASE_URL
     assert login(seeded_app.test_client(), "pending@example.lv").status_code == 302
 
 

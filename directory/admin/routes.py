@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import administration, i18n
 from ..auth.routes import safe_next
 from ..extensions import db
+from ..mail import public_url
 from ..permissions import role_required
 from . import forms
 from .forms import ActionForm, AuditFilterForm, LinkOrganizationForm, NewTermForm, RoleForm, TermForm
@@ -132,7 +133,7 @@ def approve_account(user_id: int):
     return _act(
         lambda: administration.approve_account(
             db.session, user, _me(),
-            sign_in_url=lambda lang: url_for("auth.login", lang_code=lang, _external=True),
+            sign_in_url=lambda lang: public_url("auth.login", lang_code=lang),
         ),
         _("Account approved: %(name)s. An e-mail tells them they can sign in.", name=name),
         url_for("admin.accounts"),
@@ -249,7 +250,7 @@ def approve_organization(organization_id: str):
     return _act(
         lambda: administration.approve_organization(
             db.session, organization, _me(),
-            centre_url=lambda lang: url_for("public.centre", lang_code=lang, slug=slug, _external=True),
+            centre_url=lambda lang: public_url("public.centre", lang_code=lang, slug=slug),
         ),
         _("Published: %(name)s. Residents find it in the search now.", name=name),
         url_for("admin.review"),

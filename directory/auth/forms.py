@@ -59,3 +59,16 @@ class ResetForm(DirectoryForm):
         _l("New password again"),
         validators=[InputRequired(REQUIRED), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class PasswordChangeForm(DirectoryForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(REQUIRED)])
+    password = password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[InputRequired(REQUIRED), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class SignOutEverywhereForm(DirectoryForm):
+    """A button: only the CSRF token."""
