@@ -35,6 +35,9 @@ TRUSTED_HOSTS = None
 # Rate limits (Flask-Limiter). Counters in RATELIMIT_STORAGE_URI: memory://
 # for one process; redis://host:6379 when several processes or machines serve.
 RATELIMIT_STORAGE_URI = "memory://"
+# Said explicitly: the limiter is one object shared by every app built in a
+# process, and it takes its last value as the default for the next app.
+RATELIMIT_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
 # A moving window: "5 per minute" means at most 5 in any 60 seconds, not 10
 # across the turn of a clock minute.
