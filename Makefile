@@ -7,7 +7,10 @@ WORKERS ?= 2
 THREADS ?= 4
 FLASK := $(BIN)/flask --app directory
 
-.PHONY: run dev test test-sqlite test-postgres install browser-tools assets translations extract-messages update-translations db clean
+# The suite runs on both cores (pytest-xdist), a test module per worker.
+PYTEST := $(BIN)/pytest -n 2 --dist loadfile
+
+.PHONY: run dev test test-tools test-sqlite test-postgres test-fast install install-test browser-tools assets translations extract-messages update-translations db clean
 
 run: install translations assets db
 	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app()"
@@ -17,22 +20,38 @@ dev: install translations db
 	-$(FLASK) digest clean >/dev/null
 	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
-test: test-sqlite test-postgres
+# Both databases, browser tests included; prints the time of each part.
+test:
+	scripts/run-tests.sh
 
-test-sqlite: install translations assets browser-tools
-	$(BIN)/pytest
+# What the tests need beyond `make run`: test libraries, Chromium, axe-core.
+test-tools: install-test translations assets browser-tools
 
-test-postgres: install translations assets browser-tools
-	scripts/with-postgres.sh $(BIN)/pytest
+test-sqlite: test-tools
+	$(PYTEST)
+
+test-postgres: test-tools
+	scripts/with-postgres.sh $(PYTEST)
+
+# The developer's loop: SQLite, no browser.
+test-fast: test-tools
+	$(PYTEST) -m "not browser"
 
 browser-tools:
 	scripts/install-browser-tools.sh
 
+# Serving needs only the package; the test libraries come with install-test.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
-from . import cli, errors, geocoding, i18n, security_headers, templating
+from . import cli, errors, geocoding, i18n, publishing, security_headers, templating
 from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
 from .search import include_in_autogenerate
 from . import database
@@ -61,28 +61,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     request_guards.init_app(app)  # NUL characters in the path, query or form: 400
     security_headers.init_app(app)
     templating.init_app(app)
+    # The editable fields, each with its label and display (templates/_fields.html).
+    app.add_template_global(publishing.FIELDS, "field_registry")
     geocoding.init_app(app)
     cli.init_app(app)
 
-    from .admin import routes as admin_routes
-    from .api import routes as api_routes
-    from .auth import routes as auth_routes
-    from .manage import routes as manage_routes
-    from .manage import stats_routes  # noqa: F401  (registers on the manage blueprint)
-    from .manage import referral_routes  # noqa: F401  (registers on the manage blueprint)
-    from .ops import routes as ops_routes
-    from .public import routes as public_routes
-    from .public import shortlist_routes  # noqa: F401  (registers on the public blueprint)
-    from .referrals import routes as referral_routes_for_senders
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .manage import bp as manage_bp
+    from .ops import bp as ops_bp
+    from .public import bp as public_bp, root as root_bp
+    from .referrals import bp as referrals_bp
 
-    app.register_blueprint(public_routes.root)
-    app.register_blueprint(public_routes.bp)
-    app.register_blueprint(auth_routes.bp)
-    app.register_blueprint(manage_routes.bp)
-    app.register_blueprint(referral_routes_for_senders.bp)
-    app.register_blueprint(admin_routes.bp)
-    app.register_blueprint(ops_routes.bp)
-    app.register_blueprint(api_routes.bp)
+    app.register_blueprint(root_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(referrals_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(api_bp)
     _trust_proxies(app)
     _serve_static_files(app)
     return app

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from . import accounts, audit, sign_ins
+from .i18n import default_language, supported_languages
 from .mail import queue_email
 from .models import (
     ROLES,
@@ -35,12 +36,10 @@ from .models import (
     User,
     organization_editor,
 )
-from .seeding import stable_id
+from .seeding import TERM_DESCRIPTION_LANGUAGE, stable_id
 
 # The vocabularies admins keep, in the order the taxonomy page shows them.
 VOCABULARIES = ("service-type", "target-group")
-# Every term has a label in each of these languages.
-LABEL_LOCALES = ("lv", "lt", "en", "ru")
 TERM_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 AUDIT_PAGE_SIZE = 50
 
@@ -349,9 +348,9 @@ def get_term(session: Session, term_id: str) -> TaxonomyTerm | None:
 
 
 def term_labels(term: TaxonomyTerm) -> dict[str, str]:
-    """The term's label in each language ("" where it has none)."""
+    """The term's label in each configured language ("" where it has none)."""
     found = {label.locale: label.name for label in term.labels}
-    return {locale: found.get(locale, "") for locale in LABEL_LOCALES}
+    return {locale: found.get(locale, "") for locale in supported_languages()}
 
 
 def term_code_taken(session: Session, taxonomy: Taxonomy, code: str) -> bool:
@@ -366,7 +365,8 @@ def term_code_taken(session: Session, taxonomy: Taxonomy, code: str) -> bool:
 
 
 def _clean_labels(labels: dict[str, str]) -> dict[str, str]:
-    cleaned = {locale: (labels.get(locale) or "").strip() for locale in LABEL_LOCALES}
+    """A label in each configured language, trimmed; every term has them all."""
+    cleaned = {locale: (labels.get(locale) or "").strip() for locale in supported_languages()}
     if not all(cleaned.values()):
         raise Refused(_l("Every term needs a name in each language."))
     return cleaned
@@ -384,15 +384,15 @@ def _set_labels(term: TaxonomyTerm, labels: dict[str, str]) -> dict[str, list]:
         elif label.name != name:
             changes[locale] = [label.name, name]
             label.name = name
-    # The Latvian label is also the term's own name.
-    term.name = labels["lv"]
+    # The label in the default language is also the term's own name.
+    term.name = labels[default_language()]
     return changes
 
 
 def update_term(
     session: Session, term: TaxonomyTerm, actor: User, *, labels: dict[str, str], lt_catalogue_code: str | None
 ) -> bool:
-    """Change a term's labels (all four, trimmed) and its code in Lithuania's
+    """Change a term's labels (one per language, trimmed) and its code in Lithuania's
     catalogue; False if nothing changed."""
     labels = _clean_labels(labels)
     changes = _set_labels(term, labels)
@@ -432,8 +432,8 @@ def add_term(
         id=stable_id(f"taxonomy_term:{taxonomy.code}", code),
         taxonomy=taxonomy,
         code=code,
-        name=labels["lv"],
-        description=labels["en"],
+        name=labels[default_language()],
+        description=labels.get(TERM_DESCRIPTION_LANGUAGE, ""),
         lt_catalogue_code=(lt_catalogue_code or "").strip() or None,
         position=(last + 1) if last is not None else 0,
     )

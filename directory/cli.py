@@ -38,7 +38,7 @@ def seed_command(if_empty: bool) -> None:
     if if_empty and not database_is_empty(db.session):
         click.echo("The database already holds listings; not seeding.")
         return
-    report = seed_starter_data(db.session)
+    report = seed_starter_data(db.session, current_app.config["STARTER_DATA_DIR"])
     click.echo(
         f"Seeded {report.organizations} organizations, {report.services} services, "
         f"{report.locations} locations, {report.terms} taxonomy terms "
@@ -124,7 +124,7 @@ def export_command(folder: Path, published_only: bool) -> None:
 
 @click.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--lang", default="en", show_default=True, help="Language of the report (lv, lt, en, ru).")
+@click.option("--lang", default="en", show_default=True, help="Language of the report, one of LANGUAGES.")
 @with_appcontext
 def import_command(path: Path, lang: str) -> None:
     """Import an HSDS 3.0 data package: a folder with datapackage.json, a .zip

@@ -2,7 +2,12 @@
 environment (DATABASE_URL, SECRET_KEY, and any FLASK_* variable) and, in tests,
 the mapping handed to create_app()."""
 
-# Languages the directory speaks, in the order the switcher shows them.
+# Languages the directory speaks, in the order the switcher shows them; the
+# one place that names them. Each gets its /<code>/ pages, a place in the
+# switcher (in its own name, from Babel), a taxonomy label field in the admin's
+# term form and the starter labels taxonomy.toml has for it. Adding one is a
+# catalogue (translations/<code>/LC_MESSAGES/messages.po; without one the
+# pages show the English messages) plus its code here.
 # Latvian first: it is the default and the fallback.
 LANGUAGES = ["lv", "lt", "en", "ru"]
 BABEL_DEFAULT_LOCALE = "lv"

@@ -69,7 +69,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .administration import TERM_CODE
-from .geocoding import address_query
+from .geocoding import address_query, locate_changed_addresses
 from .models import (
     COUNTRIES,
     SERVICE_STATUSES,
@@ -1856,6 +1856,7 @@ def _write(session: Session, package: Package, report: Report) -> None:
             if getattr(location, attr) != value:
                 setattr(location, attr, value)
                 writer.changed_later("location", id_)
+    locate_changed_addresses(session, writer.objects["address"].values())  # new or moved addresses: map positions
 
     writer.table("service_at_location", ServiceAtLocation)
     writer.table("contact", Contact)

@@ -1,16 +1,25 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
 
+import logging
+
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_static_digest import FlaskStaticDigest
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+# Importing Flask-Migrate imports Alembic, whose plugin registry logs a line
+# per built-in plugin at INFO ("setup plugin alembic.autogenerate.tables"…):
+# under gunicorn's INFO logging every worker printed them at boot. Only that
+# logger is quietened, before the import; a migration that runs still logs
+# its steps (alembic.runtime.migration: env.py reconfigures alembic's loggers).
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+from flask_migrate import Migrate  # noqa: E402  (after the line above)
 
 
 class Base(DeclarativeBase):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, time
 
+from flask import current_app, has_app_context
 from sqlalchemy import literal_column, select, text
 from sqlalchemy.orm import Session
 
@@ -186,22 +188,29 @@ def state_key(session: Session) -> tuple:
     return (str(session.get_bind().url), *(row or ("", 0)))
 
 
-def facet_index(session: Session, full_text_key: str) -> FacetIndex:
-    """The current index for this database, rebuilt when the data moved on."""
-    key = state_key(session) + (full_text_key,)
-    cache_key = key[0] + full_text_key
+def facet_index(session: Session, full_text_key: str, languages: Sequence[str] | None = None) -> FacetIndex:
+    """The current index for this database, rebuilt when the data moved on.
+    `languages` (default: the app's LANGUAGES) come first among the language
+    filters, offered even where no service speaks them yet."""
+    if languages is None:
+        languages = current_app.config["LANGUAGES"] if has_app_context() else ()
+    languages = tuple(languages)
+    key = state_key(session) + (full_text_key, languages)
+    cache_key = f"{key[0]} {full_text_key} {' '.join(languages)}"
     index = _cache.get(cache_key)
     if index is not None and index.key == key:
         return index
     with _lock:
         index = _cache.get(cache_key)
         if index is None or index.key != key:
-            index = build_facet_index(session, key, full_text_key)
+            index = build_facet_index(session, key, full_text_key, languages)
             _cache[cache_key] = index
     return index
 
 
-def build_facet_index(session: Session, key: tuple, full_text_key: str) -> FacetIndex:
+def build_facet_index(
+    session: Session, key: tuple, full_text_key: str, base_languages: Sequence[str] = ()
+) -> FacetIndex:
     key_column = literal_column("service.rowid") if full_text_key == "rowid" else Service.id
     rows = session.execute(
         select(Service.id, key_column, Service.free_of_charge)
@@ -271,8 +280,7 @@ def build_facet_index(session: Session, key: tuple, full_text_key: str) -> Facet
     schedule_bits = _schedule_bits(session, position, locations_of, country_of)
 
     places = sorted(place_members, key=sort_key)
-    base_languages = ["lv", "lt", "ru", "en"]
-    languages = base_languages + sorted(set(language_members) - set(base_languages))
+    languages = list(base_languages) + sorted(set(language_members) - set(base_languages))
     return FacetIndex(
         key=key,
         service_ids=service_ids,

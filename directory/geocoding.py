@@ -11,20 +11,25 @@ configuration:
 Every answer is cached in the database (geocode_cache), so an address is
 never sent twice. Errors and time-outs are logged and leave the location
 without coordinates; the listing is saved all the same.
+
+Geocoding is explicit: each path that saves an address calls
+`locate_changed_addresses` (the manage forms through publishing, the import,
+the seed); `flask geocode` fills in what is missing.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from geopy.adapters import URLLibAdapter
 from geopy.exc import GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim, get_geocoder_for_service
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .gazetteer import GazetteerGeocoder
@@ -177,29 +182,36 @@ def geocode_location(session: Session, location: Location, service: GeocodingSer
     return location.geocode_precision
 
 
-def _locations_with_new_addresses(session: Session) -> set[Location]:
-    changed: set[Location] = set()
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Address) and obj.location is not None:
-            changed.add(obj.location)
-        elif isinstance(obj, Location) and obj in session.new:
-            changed.add(obj)
-    return changed
+def locate_changed_addresses(session: Session, addresses: Iterable[Address],
+                             service: GeocodingService | None = None) -> list[Location]:
+    """Give the location of each of `addresses` the coordinates of its
+    address, when that address is new or changed since the location was last
+    located (its `geocoded_query`); returns the locations asked about.
 
-
-@event.listens_for(Session, "before_flush")
-def geocode_changed_addresses(session, flush_context, instances):
-    """A location gets coordinates when it is created or its address
-    changes, whoever saves it (a form, an import, the seed command)."""
-    try:
-        app = current_app._get_current_object()
-    except RuntimeError:
-        return  # outside an application: no geocoder configured
-    service = app.extensions.get("geocoding")
-    if service is None or not app.config["GEOCODE_ON_SAVE"]:
-        return
-    for location in _locations_with_new_addresses(session):
+    Called by whatever saves an address, where it saves it: the manage forms
+    (publishing.apply_changes), the import (exchange) and the seed. Nothing
+    happens behind a caller's back: a plain commit does not geocode. Outside
+    an application, or with GEOCODE_ON_SAVE off, nothing is located (the
+    `flask geocode` command fills the gaps later)."""
+    if service is None:
+        if not has_app_context() or not current_app.config.get("GEOCODE_ON_SAVE", True):
+            return []
+        service = current_app.extensions.get("geocoding")
+        if service is None:
+            return []
+    located: list[Location] = []
+    seen: set[int] = set()
+    for address in addresses:
+        location = address.location
+        if location is None or id(location) in seen:
+            continue
+        seen.add(id(location))
+        physical = location.physical_address
+        if physical is None or location.geocoded_query == address_query(physical):
+            continue  # not this location's address, or located as it is
         geocode_location(session, location, service)
+        located.append(location)
+    return located
 
 
 def init_app(app: Flask) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
 from flask import Blueprint, Flask, abort, current_app, g, request, url_for
 from flask_babel import Babel
 
 
 def supported_languages() -> list[str]:
+    """The languages the directory speaks: the LANGUAGES setting, the one
+    place that names them. Everything else (URL prefixes, the switcher,
+    taxonomy labels, the admin's term form, the seed) follows it."""
     return current_app.config["LANGUAGES"]
 
 
@@ -25,8 +31,16 @@ def select_locale() -> str:
     return getattr(g, "lang", None) or default_language()
 
 
-# Each language's name in itself, for the switcher.
-AUTONYMS = {"lv": "Latviešu", "lt": "Lietuvių", "en": "English", "ru": "Русский"}
+@lru_cache(maxsize=64)
+def autonym(code: str) -> str:
+    """A language's name in itself, as a menu item shows it: 'Latviešu',
+    'Русский', 'Eesti' (from Babel's CLDR data); the code itself for a
+    language Babel does not know."""
+    try:
+        name = Locale.parse(code).get_display_name(code)
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if name else code
 
 
 def url_in_language(lang: str, external: bool = False) -> str:
@@ -60,6 +74,11 @@ def localized_blueprint(name: str, import_name: str, url_prefix: str = "") -> Bl
 
 
 def init_app(app: Flask, babel: Babel) -> None:
+    languages = app.config["LANGUAGES"]
+    if not languages or app.config["BABEL_DEFAULT_LOCALE"] not in languages:
+        raise ValueError(
+            f"BABEL_DEFAULT_LOCALE {app.config['BABEL_DEFAULT_LOCALE']!r} must be one of LANGUAGES {languages!r}"
+        )
     babel.init_app(app, locale_selector=select_locale)
 
     @app.context_processor
@@ -67,6 +86,6 @@ def init_app(app: Flask, babel: Babel) -> None:
         return {
             "current_lang": select_locale(),
             "languages": supported_languages(),
-            "autonyms": AUTONYMS,
+            "autonym": autonym,
             "url_in_language": url_in_language,
         }

@@ -2,8 +2,10 @@
 
 Plain functions over a session; the manage views call them and commit. Every
 change goes through `apply_changes`, which knows the editable fields of each
-entity type (the registry `FIELDS`), records only what really changed as a
-`Revision` ({field: [before, after]}) and an audit event. Optimistic locking
+entity type (the registry `FIELDS`: each field said once, with its label, kind
+and how residents see it), records only what really changed as a
+`Revision` ({field: [before, after]}) and an audit event; a new or changed
+address gets its map position there too (geocoding). Optimistic locking
 uses the `version` column of organizations, locations and services: a form
 carries the version it was loaded with (`check_version`), and two saves at the
 same moment are told apart by the database (`commit`).
@@ -20,13 +22,16 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, geocoding
+from .listings import weekly_hours
 from .models import (
     COUNTRIES,
     SERVICE_STATUSES,
@@ -49,6 +54,7 @@ from .models import (
     new_id,
     utcnow,
 )
+from .templating import country_name, language_name, weekday_name
 
 DEFAULT_STALE_AFTER_DAYS = 365
 # Languages an editor can tick for a service (ISO 639-1).
@@ -225,23 +231,143 @@ def _documents(value: Any) -> list[str]:
 
 
 # ------------------------------------------------------------ the registry
+# Each editable field is said once, here: how it is read, cleaned and
+# written; its label and kind; its place in the edit form; how a value reads
+# in the history and on the conflict page (`Field.present`); and where
+# residents see it on the centre page (`public`, the macro of
+# templates/_fields.html that draws it). The edit forms
+# (directory/manage/forms.py), the history, the conflict page and the centre
+# page all read it; adding a field to a record is the model, a migration and
+# one entry below (and the HSDS mapping of directory/exchange.py).
+
+# Kinds of field: how a value is typed in, checked and shown.
+TEXT = "text"  # one line
+LONG_TEXT = "long_text"  # several lines
+URL = "url"
+EMAIL = "email"
+YES_NO = "yes_no"  # yes, no, or not stated (None)
+AGE = "age"  # a whole number of years, 0–120
+CHOICE = "choice"  # one code of `choices`
+CODES = "codes"  # any codes of `choices`
+HOURS = "hours"  # weekly opening intervals
+PHONES = "phones"  # numbers, each with what it is for
+DOCUMENTS = "documents"  # what to bring, one item a line
+KINDS = (TEXT, LONG_TEXT, URL, EMAIL, YES_NO, AGE, CHOICE, CODES, HOURS, PHONES, DOCUMENTS)
+# The macros of templates/_fields.html that draw a value: one per kind, and
+# "cost" (fees_description with free_of_charge).
+DISPLAYS = (*KINDS, "cost")
+
+# Where residents see a field on the centre page (templates/public/centre.html).
+FACTS = "facts"  # a row of its record's facts, drawn from the registry alone
+PLACED = "placed"  # placed by hand: a heading, the address, the centre's phones…
+# None: residents never see it (the test lists why).
+
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "inactive": _l("Retired (residents do not see it)"),
+    "defunct": _l("Closed for good"),
+    "temporarily closed": _l("Temporarily closed"),
+}
+# Labels of what revisions record besides the fields ("still correct").
+OTHER_LABELS = {"last_verified": _l("Checked as still correct")}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
 
 
 @dataclass(frozen=True)
 class Field:
     """One editable field: how to read it (a JSON-able value), clean a new
-    value and write it back."""
+    value and write it back, and how people type it in and read it."""
 
     name: str
     get: Callable[[Any], Any]
     set: Callable[[Session, Any, Any], None]
     clean: Callable[[Any], Any]
+    label: Any  # lazy_gettext: the form's label, the history's and the centre page's
+    kind: str = TEXT
     collection: bool = False
+    # The edit form (directory/manage/forms.py builds its field from these).
+    required: bool = False
+    max_length: int | None = None  # characters; None: the kind's own limit
+    hint: Any = None
+    group: str | None = None  # the fieldset it shares with its neighbours (manage/forms.py GROUPS)
+    autocomplete: str | None = None
+    choices: Callable[[], list[tuple[str, Any]]] | None = None  # CHOICE, CODES: (code, label) in order
+    # How a value reads as lines of text (history, conflict page, tags on
+    # the centre page); None: the kind's way.
+    lines: Callable[[Any], list[str]] | None = None
+    # The centre page.
+    public: str | None = FACTS
+    public_label: Any = None  # when residents read another label than editors
+    shown: Callable[[Any], Any] | None = None  # the value the page shows; None: `get`
+    display: str | None = None  # the macro of templates/_fields.html; None: the kind's
+    css_class: str | None = None  # of its row; None: the name, with hyphens
+    hide_when_empty: bool = False  # no row at all (rather than "not yet provided")
+
+    def present(self, value: Any) -> list[str]:
+        """A value (as `get` gives it, or a revision recorded it) as lines of
+        text in the visitor's language; [] when empty. Templates escape them."""
+        if _is_empty(value):
+            return []
+        if self.lines is not None:
+            return self.lines(value)
+        if isinstance(value, bool):
+            return [_("Yes") if value else _("No")]
+        if self.kind in (CHOICE, CODES) and self.choices is not None:
+            labels = dict(self.choices())
+            codes = value if isinstance(value, list) else [value]
+            return [str(labels.get(code, code)) for code in codes]
+        if self.kind == HOURS:
+            lines = []
+            for row in value:
+                line = f"{weekday_name(row['day'])} {row.get('opens') or ''}–{row.get('closes') or ''}"
+                if row.get("holidays"):
+                    line += " · " + _("also on public holidays")
+                lines.append(line)
+            return lines
+        if self.kind == PHONES:
+            return [row["number"] + (f" ({row['description']})" if row.get("description") else "")
+                    for row in value]
+        if isinstance(value, list):
+            return [str(item) for item in value]
+        return str(value).splitlines()
+
+    def public_value(self, entity: Any) -> Any:
+        """What the centre page shows of `entity`'s field."""
+        return (self.shown or self.get)(entity)
+
+    def is_empty(self, value: Any) -> bool:
+        return _is_empty(value)
+
+    def shown_in(self, entities: Iterable[Any]) -> list[Any]:
+        """The entities whose value of this field the centre page shows (not empty)."""
+        return [entity for entity in entities if not _is_empty(self.public_value(entity))]
+
+    @property
+    def fact_label(self) -> Any:
+        return self.public_label or self.label
+
+    @property
+    def macro(self) -> str:
+        return self.display or self.kind
+
+    @property
+    def row_class(self) -> str:
+        return self.css_class or self.name.replace("_", "-")
 
 
-def _column(name: str, clean: Callable[[Any], Any]) -> Field:
+def _length(model: type, name: str) -> int | None:
+    """The column's length: the form's limit is the database's."""
+    return getattr(model.__table__.c[name].type, "length", None)
+
+
+def _column(model: type, name: str, clean: Callable[[Any], Any], label: Any, kind: str = TEXT,
+            **options: Any) -> Field:
+    options.setdefault("max_length", _length(model, name))
     return Field(name, lambda entity: getattr(entity, name),
-                 lambda session, entity, value: setattr(entity, name, value), clean)
+                 lambda session, entity, value: setattr(entity, name, value), clean, label, kind, **options)
 
 
 def _physical_address(location: Location, create: bool = False) -> Address | None:
@@ -252,7 +378,7 @@ def _physical_address(location: Location, create: bool = False) -> Address | Non
     return address
 
 
-def _address_field(name: str, clean: Callable[[Any], Any]) -> Field:
+def _address_field(name: str, clean: Callable[[Any], Any], label: Any, kind: str = TEXT, **options: Any) -> Field:
     def get(location: Location) -> Any:
         address = _physical_address(location)
         return getattr(address, name) if address is not None else None
@@ -260,7 +386,10 @@ def _address_field(name: str, clean: Callable[[Any], Any]) -> Field:
     def set_(session: Session, location: Location, value: Any) -> None:
         setattr(_physical_address(location, create=True), name, value)
 
-    return Field(name, get, set_, clean)
+    options.setdefault("max_length", _length(Address, name))
+    # The address shows as one block on the centre page (templates/_macros.html address_lines).
+    options.setdefault("public", PLACED)
+    return Field(name, get, set_, clean, label, kind, group="address", **options)
 
 
 def _get_accessibility(location: Location) -> str | None:
@@ -274,7 +403,29 @@ def _set_accessibility(session: Session, location: Location, value: str | None) 
         location.accessibility.append(Accessibility(id=new_id(), description=value))
 
 
-def _terms_field(name: str, taxonomy_code: str) -> Field:
+def _cached(key: tuple, make: Callable[[], Any]) -> Any:
+    """`make()` once per request (or app context): choices read the database."""
+    if not has_app_context():
+        return make()
+    cache = g.setdefault("_field_choices", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _term_choices(taxonomy_code: str) -> Callable[[], list[tuple[str, str]]]:
+    def choices() -> list[tuple[str, str]]:
+        from . import i18n
+        from .extensions import db
+
+        locale = i18n.select_locale()
+        return _cached(("terms", taxonomy_code, locale), lambda: [
+            (term.code, term.label(locale)) for term in taxonomy_terms(db.session, taxonomy_code)])
+
+    return choices
+
+
+def _terms_field(name: str, taxonomy_code: str, label: Any, **options: Any) -> Field:
     def get(service: Service) -> list[str]:
         return sorted(term.code for term in service.terms_of(taxonomy_code))
 
@@ -290,7 +441,21 @@ def _terms_field(name: str, taxonomy_code: str) -> Field:
         kept = [term for term in service.taxonomy_terms if term.taxonomy.code != taxonomy_code]
         service.taxonomy_terms = kept + terms
 
-    return Field(name, get, set_, _codes, collection=True)
+    # Residents read the terms in the vocabulary's order.
+    return Field(name, get, set_, _codes, label, CODES, collection=True, choices=_term_choices(taxonomy_code),
+                 shown=lambda service: [term.code for term in service.terms_of(taxonomy_code)], **options)
+
+
+def _status_choices() -> list[tuple[str, Any]]:
+    return [(code, STATUS_LABELS.get(code, code)) for code in SERVICE_STATUSES]
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [(code, country_name(code)) for code in COUNTRIES]
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    return [(code, language_name(code)) for code in SPOKEN_LANGUAGES]
 
 
 def _get_languages(entity: Service) -> list[str]:
@@ -354,48 +519,97 @@ def _set_required_documents(session: Session, entity: Service, documents: list[s
     entity.required_documents = rows
 
 
+# In the order of the edit forms (and of the conflict page and the centre page's facts).
 FIELDS: dict[str, dict[str, Field]] = {
     "organization": {f.name: f for f in [
-        _column("name", _name),
-        _column("alternate_name", _text),
-        _column("description", _text_not_null),
-        _column("email", _text),
-        _column("website", _text),
+        _column(Organization, "name", _name, _l("Title"), required=True, public=PLACED),
+        _column(Organization, "alternate_name", _text, _l("Other name"), public=PLACED,
+                hint=_l("For example the name in Lithuanian or an abbreviation.")),
+        _column(Organization, "description", _text_not_null, _l("Description"), LONG_TEXT, public=PLACED),
+        _column(Organization, "email", _text, _l("E-mail"), EMAIL),
+        _column(Organization, "website", _text, _l("Website"), URL),
     ]},
     "location": {f.name: f for f in [
-        _column("name", _text),
-        _column("transportation", _text),
-        _column("wheelchair_accessible", _bool_or_none),
-        _address_field("address_1", _text),
-        _address_field("address_2", _text),
-        _address_field("city", _text),
-        _address_field("municipality", _text),
-        _address_field("postal_code", _text),
-        _address_field("country", _choice(COUNTRIES, upper=True)),
-        Field("accessibility", _get_accessibility, _set_accessibility, _text),
+        # Above the address on the centre page, when it is not the centre's own name.
+        _column(Location, "name", _text, _l("Title"), public=PLACED,
+                hint=_l("For example the building, if the centre has several.")),
+        _address_field("address_1", _text, _l("Street and number"), autocomplete="off"),
+        _address_field("address_2", _text, _l("Address, second line"), autocomplete="off"),
+        _address_field("city", _text, _l("Town or village"), required=True, autocomplete="off"),
+        _address_field("municipality", _text, _l("Municipality")),
+        _address_field("postal_code", _text, _l("Postal code"), autocomplete="off",
+                       hint=_l("For example LV-5401 or LT-32001")),
+        _address_field("country", _choice(COUNTRIES, upper=True), _l("Country"), CHOICE, required=True,
+                       choices=_country_choices),
+        _column(Location, "transportation", _text, _l("How to get there"), LONG_TEXT, group="access"),
+        _column(Location, "wheelchair_accessible", _bool_or_none, _l("Wheelchair accessible"), YES_NO,
+                group="access"),
+        Field("accessibility", _get_accessibility, _set_accessibility, _text, _l("Accessibility"), LONG_TEXT,
+              group="access", hint=_l("Ramps, lifts, accessible toilets, help on arrival."),
+              shown=lambda location: [item.description for item in location.accessibility if item.description]),
     ]},
     "service": {f.name: f for f in [
-        _column("name", _name),
-        _column("alternate_name", _text),
-        _column("description", _text_not_null),
-        _column("url", _text),
-        _column("email", _text),
-        _column("application_process", _text),
-        _column("eligibility_description", _text),
-        _column("minimum_age", _int_or_none),
-        _column("maximum_age", _int_or_none),
-        _column("fees_description", _text),
-        _column("free_of_charge", _bool_or_none),
-        _column("status", _choice(SERVICE_STATUSES)),
-        _terms_field("service_types", SERVICE_TYPES),
-        _terms_field("target_groups", TARGET_GROUPS),
-        Field("languages", _get_languages, _set_languages, _codes, collection=True),
-        Field("hours", _get_hours, _set_hours, _hours, collection=True),
-        Field("phones", _get_phones, _set_phones, _phones, collection=True),
+        _column(Service, "name", _name, _l("Title"), required=True, group="service", public=PLACED),
+        _column(Service, "alternate_name", _text, _l("Other name"), group="service", public=PLACED),
+        _column(Service, "description", _text_not_null, _l("Description"), LONG_TEXT, group="service",
+                public=PLACED),
+        # Residents see active services only; the status itself is never shown.
+        _column(Service, "status", _choice(SERVICE_STATUSES), _l("Status"), CHOICE, required=True,
+                group="service", choices=_status_choices, hint=_l("Residents find only active services."),
+                public=None),
+        _terms_field("service_types", SERVICE_TYPES, _l("Types of service"), public_label=_l("Type of service")),
+        _terms_field("target_groups", TARGET_GROUPS, _l("For whom")),
+        _column(Service, "eligibility_description", _text, _l("Who can use it"), LONG_TEXT, group="use",
+                css_class="eligibility"),
+        _column(Service, "minimum_age", _int_or_none, _l("Minimum age"), AGE, group="use", hide_when_empty=True),
+        _column(Service, "maximum_age", _int_or_none, _l("Maximum age"), AGE, group="use", hide_when_empty=True),
+        _column(Service, "application_process", _text, _l("How to apply"), LONG_TEXT, group="use"),
+        # Shown in the "Cost" row of fees_description.
+        _column(Service, "free_of_charge", _bool_or_none, _l("Free of charge"), YES_NO, group="use",
+                public=PLACED),
+        _column(Service, "fees_description", _text, _l("Fees"), LONG_TEXT, group="use",
+                public_label=_l("Cost"), display="cost", css_class="cost"),
         Field("required_documents", _get_required_documents, _set_required_documents, _documents,
-              collection=True),
+              _l("What to bring"), DOCUMENTS, collection=True, group="use",
+              hint=_l("Documents or things a person needs to bring, one a line, such as: passport or ID card."),
+              shown=lambda service: service.required_documents),
+        Field("languages", _get_languages, _set_languages, _codes, _l("Languages spoken"), CODES,
+              collection=True, choices=_language_choices,
+              lines=lambda codes: [language_name(code) for code in codes]),
+        Field("hours", _get_hours, _set_hours, _hours, _l("Opening hours"), HOURS, collection=True,
+              hint=_l('One row for each opening interval: two rows for a day with a lunch break. '
+                      'Leave a row empty or tick "Remove" to drop it.'),
+              shown=lambda service: weekly_hours(service.schedules), css_class="service-hours",
+              hide_when_empty=True),
+        # With the centre's other phones, at the top of the centre page.
+        Field("phones", _get_phones, _set_phones, _phones, _l("Phone numbers"), PHONES, collection=True,
+              hint=_l('Leave a row empty or tick "Remove" to drop it.'), public=PLACED),
+        _column(Service, "url", _text, _l("Web page"), URL, group="contact", hide_when_empty=True),
+        _column(Service, "email", _text, _l("E-mail"), EMAIL, group="contact", hide_when_empty=True),
     ]},
 }
+# Fields whose change moves the map position (geocoding.locate_changed_addresses).
+ADDRESS_FIELDS = frozenset(name for name, field in FIELDS["location"].items() if field.group == "address")
+
+
+def field_of(entity_type: str, name: str) -> Field | None:
+    return FIELDS.get(entity_type, {}).get(name)
+
+
+def label_of(entity_type: str, name: str) -> str:
+    """A field's label; the name itself for one no longer edited (old revisions)."""
+    field = field_of(entity_type, name)
+    return str(field.label if field is not None else OTHER_LABELS.get(name, name))
+
+
+def present(entity_type: str, name: str, value: Any) -> list[str]:
+    """A recorded value as lines of text (`Field.present`), for any name a revision holds."""
+    field = field_of(entity_type, name)
+    if field is not None:
+        return field.present(value)
+    if _is_empty(value):
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else str(value).splitlines()
 
 
 def entity_type(entity: Any) -> str:
@@ -479,6 +693,9 @@ def _apply(session: Session, entity: Any, values: Mapping[str, Any], user: User 
             if comparable != after:
                 field.set(session, entity, after)
                 changes[name] = [before, after]
+        if isinstance(entity, Location) and (new or ADDRESS_FIELDS & changes.keys()):
+            # A new or moved address: its map position, found now (explicitly, not on flush).
+            geocoding.locate_changed_addresses(session, entity.addresses)
     if not changes and not new and not always_record:
         return None
     if changes and not new:

@@ -298,7 +298,6 @@ class SearchPage:
     filters: SearchFilters
     total: int
     services: list[ServiceSummary]
-    index: FacetIndex
     origin: Origin | None = None
     facets: dict[str, list[FacetOption]] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
@@ -413,7 +412,7 @@ def search_services(
         # The page in exact (ellipsoid) order; services without coordinates last.
         services.sort(key=lambda s: (s.distance_km is None, s.distance_km or 0.0))
 
-    result = SearchPage(filters=filters, total=total, services=services, index=index, origin=origin)
+    result = SearchPage(filters=filters, total=total, services=services, origin=origin)
     if with_facets:
         result.facets = _facets(filters, index, found, selections, locale)
         result.flag_counts = {

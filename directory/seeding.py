@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import tomllib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import geocoding
 from .models import (
     Address,
     Contact,
@@ -33,7 +36,9 @@ STARTER_DATA_DIR = Path(__file__).resolve().parent / "starter_data"
 # Namespace of the ids derived from starter keys; never change it, or a
 # re-seed would duplicate every record.
 STARTER_NAMESPACE = uuid.UUID("6f1d3c2a-9b0e-4c55-8a43-2b7d5e0f9a11")
-LABEL_LOCALES = ("lv", "lt", "en", "ru")
+# A taxonomy term's description in the data is its English label (a gloss
+# for readers of the open data), whatever languages the interface speaks.
+TERM_DESCRIPTION_LANGUAGE = "en"
 
 
 def stable_id(kind: str, key: str) -> str:
@@ -54,8 +59,15 @@ def database_is_empty(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(Organization)) == 0
 
 
-def seed_starter_data(session: Session, data_dir: Path | None = None) -> SeedReport:
-    """Upsert the starter data and commit. All or nothing: an error rolls back."""
+def seed_starter_data(
+    session: Session, data_dir: Path | None = None, languages: Sequence[str] | None = None
+) -> SeedReport:
+    """Upsert the starter data and commit. All or nothing: an error rolls back.
+
+    Taxonomy labels are written for `languages` (default: the app's
+    LANGUAGES, default language first) where taxonomy.toml has them; a
+    language the file has no label for is left out, and the term shows its
+    own name there."""
     data_dir = Path(data_dir or STARTER_DATA_DIR)
     taxonomy_data = _read_toml(data_dir / "taxonomy.toml")
     centre_data = _read_toml(data_dir / "centres.toml")
@@ -64,7 +76,7 @@ def seed_starter_data(session: Session, data_dir: Path | None = None) -> SeedRep
         # Rows are linked to their parents only after they are built; a flush
         # in between would insert children without their parent's id.
         with session.no_autoflush:
-            terms = _seed_taxonomies(session, taxonomy_data, report)
+            terms = _seed_taxonomies(session, taxonomy_data, report, languages)
             sources = _seed_sources(session, data_dir / "sources", centre_data, report)
             _seed_organizations(session, centre_data, terms, sources, report)
         session.commit()
@@ -90,9 +102,16 @@ def _upsert(session: Session, model: type, id_: str, **values: Any):
     return record
 
 
+def _label_languages() -> list[str]:
+    """The app's LANGUAGES, the default one first."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return [default, *(code for code in current_app.config["LANGUAGES"] if code != default)]
+
+
 def _seed_taxonomies(
-    session: Session, data: dict[str, Any], report: SeedReport
+    session: Session, data: dict[str, Any], report: SeedReport, languages: Sequence[str] | None = None
 ) -> dict[tuple[str, str], TaxonomyTerm]:
+    languages = _label_languages() if languages is None else languages
     terms: dict[tuple[str, str], TaxonomyTerm] = {}
     for taxonomy_data in data["taxonomy"]:
         code = taxonomy_data["code"]
@@ -113,14 +132,14 @@ def _seed_taxonomies(
                 term_id,
                 taxonomy=taxonomy,
                 code=term_data["code"],
-                name=term_data["lv"],
-                description=term_data.get("en", ""),
+                name=_term_name(term_data, languages),
+                description=term_data.get(TERM_DESCRIPTION_LANGUAGE, ""),
                 lt_catalogue_code=term_data.get("lt_code"),
                 position=position,
             )
             existing = {label.locale: label for label in term.labels}
-            for locale in LABEL_LOCALES:
-                if locale not in term_data:
+            for locale in languages:
+                if not term_data.get(locale):
                     continue
                 label = existing.get(locale)
                 if label is None:
@@ -130,6 +149,15 @@ def _seed_taxonomies(
             terms[(code, term_data["code"])] = term
             report.terms += 1
     return terms
+
+
+def _term_name(term_data: dict[str, Any], languages: Sequence[str]) -> str:
+    """The term's own name: its label in the first of `languages` (the
+    default one first) that the file has."""
+    for locale in languages:
+        if term_data.get(locale):
+            return term_data[locale]
+    raise ValueError(f"taxonomy term {term_data.get('code')!r} has no label in any of {', '.join(languages)}")
 
 
 def _seed_sources(
@@ -246,6 +274,7 @@ def _seed_location(
             source=source,
         )
     ]
+    geocoding.locate_changed_addresses(session, location.addresses)  # a new or moved address: its map position
     return location
 
 

@@ -1,15 +1,21 @@
-"""Jinja filters that format data for the visitor's locale."""
+"""Jinja filters that format data for the visitor's locale, and the one
+place a service's address is built (service_url, service_anchor: Jinja
+globals, and plain functions for Python code)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from babel.dates import get_day_names
 from babel.units import format_unit
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, gettext
 
-from .models import WEEKDAYS
+from .models import WEEKDAYS, Service
+
+if TYPE_CHECKING:
+    from .search import ServiceSummary
 
 
 def country_name(code: str | None) -> str:
@@ -50,6 +56,19 @@ def weekday_name(byday: str) -> str:
     return get_day_names("wide", locale=get_locale())[WEEKDAYS.index(byday)]
 
 
+def service_anchor(service: Service | ServiceSummary) -> str:
+    """The id of a service's section on its centre page."""
+    return f"service-{service.id}"
+
+
+def service_url(service: Service | ServiceSummary, **values) -> str:
+    """Where a service is shown: its section on its centre's page. Takes a
+    Service or a search result's ServiceSummary; `values` go to url_for
+    (lang_code=…, _external=True)."""
+    slug = service.organization.slug if isinstance(service, Service) else service.centre_slug
+    return url_for("public.centre", slug=slug, **values) + "#" + service_anchor(service)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(country_name)
@@ -61,3 +80,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda d: format_date(d, "long") if d else "", "date")
     app.add_template_filter(lambda d: format_datetime(d, "short") if d else "", "datetime")
     app.add_template_global(lambda: datetime.now(timezone.utc), "today")
+    app.add_template_global(service_url)
+    app.add_template_global(service_anchor)

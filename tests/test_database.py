@@ -38,15 +38,19 @@ from directory.seeding import seed_starter_data
 NO_PROPAGATION = {"PROPAGATE_EXCEPTIONS": False}
 
 
-@pytest.fixture(scope="module")
-def sqlite_uri(database_uri, tmp_path_factory) -> str:
-    """The suite's database when it is SQLite, otherwise a migrated SQLite file."""
+@pytest.fixture
+def sqlite_uri(database_uri, tmp_path) -> str:
+    """This test's database when the suite runs on SQLite, otherwise a
+    seeded SQLite file of its own."""
     if database_uri.startswith("sqlite"):
         return database_uri
-    uri = "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "directory.sqlite")
+    uri = "sqlite:///" + str(tmp_path / "directory.sqlite")
     app = make_app(uri)
     with app.app_context():
         upgrade()
+        seed_starter_data(db.session)
+        db.session.commit()
+        db.session.remove()
         db.engine.dispose()
     return uri
 
@@ -56,14 +60,10 @@ def sqlite_path(uri: str) -> Path:
 
 
 @pytest.fixture
-def sqlite_app(sqlite_uri):
+def sqlite_app(sqlite_uri, seeded_app):
     """A seeded application on SQLite, serving 5xx pages instead of raising,
     without rate limits (many anonymous posts from one address)."""
     app = make_app(sqlite_uri, RATELIMIT_ENABLED=False, **NO_PROPAGATION)
-    with app.app_context():
-        clear_all_rows()
-        seed_starter_data(db.session)
-        db.session.commit()
     yield app
     with app.app_context():
         db.session.remove()

@@ -22,7 +22,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from conftest import clear_all_rows, csrf_token, login, soup
-from directory import exchange
+from directory import exchange, geocoding
 from directory.extensions import db
 from directory.models import (
     Accessibility,
@@ -149,6 +149,7 @@ def enrich() -> None:
     terms = taxonomy.terms
     terms[1].parent_id = terms[0].id
     terms[1].term_uri = "https://www.example.lv/terms/1"
+    geocoding.locate_changed_addresses(db.session, location.addresses)  # the address moved: located, as a save does
     db.session.commit()
 
 
@@ -1019,8 +1020,8 @@ def test_the_form_says_when_no_file_was_chosen(seeded_app, accounts):
 def test_an_upload_over_the_limit_is_refused_unread(seeded_app, accounts, monkeypatch):
     client = admin_client(seeded_app)
     monkeypatch.setattr(exchange, "MAX_UPLOAD_BYTES", 1000)
-    from directory.admin import exchange as admin_exchange
-    monkeypatch.setattr(admin_exchange, "FORM_OVERHEAD_BYTES", 0)
+    from directory.admin import imports as admin_imports
+    monkeypatch.setattr(admin_imports, "FORM_OVERHEAD_BYTES", 0)
     with seeded_app.app_context():
         before = all_rows()
     response = upload(client, b"x" * 5000)

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import select
 
-from conftest import make_app, soup
+from conftest import make_app, signed_in, soup
 from directory.extensions import db
-from directory.geocoding import geocode_location, make_geocoding_service
+from directory.geocoding import geocode_location, locate_changed_addresses, make_geocoding_service
 from directory.models import Address, GeocodeCache, Location, Organization
 from directory.seeding import seed_starter_data
 
@@ -61,8 +61,6 @@ def nominatim():
 
 @pytest.fixture
 def nominatim_app(database_uri, nominatim):
-    from conftest import clear_all_rows
-
     app = make_app(
         database_uri,
         GEOCODER="nominatim",
@@ -70,8 +68,6 @@ def nominatim_app(database_uri, nominatim):
         GEOCODER_TIMEOUT=0.5,
         GEOCODER_MIN_DELAY_SECONDS=0.01,
     )
-    with app.app_context():
-        clear_all_rows()
     yield app
     with app.app_context():
         db.session.remove()
@@ -116,13 +112,19 @@ def test_time_outs_and_errors_are_logged_and_not_cached(nominatim_app, query, ca
         assert db.session.scalars(select(GeocodeCache)).all() == []
 
 
+def new_location(address_1, city, country="LV"):
+    org = Organization(slug="test", name="Test centre")
+    location = Location(name="Test")
+    location.addresses.append(Address(address_1=address_1, city=city, country=country))
+    org.locations.append(location)
+    db.session.add(org)
+    return location
+
+
 def test_a_listing_is_saved_even_when_the_geocoder_fails(nominatim_app):
     with nominatim_app.app_context():
-        org = Organization(slug="test", name="Test centre")
-        location = Location(name="Test")
-        location.addresses.append(Address(address_1="broken street 1", city="Rēzekne", country="LV"))
-        org.locations.append(location)
-        db.session.add(org)
+        location = new_location("broken street 1", "Rēzekne")
+        assert locate_changed_addresses(db.session, location.addresses) == [location]
         db.session.commit()
         saved = db.session.scalar(select(Location).where(Location.name == "Test"))
         assert saved is not None and saved.latitude is None and saved.geocode_precision is None
@@ -130,19 +132,93 @@ def test_a_listing_is_saved_even_when_the_geocoder_fails(nominatim_app):
 
 def test_a_changed_address_is_geocoded_again(nominatim_app):
     with nominatim_app.app_context():
-        org = Organization(slug="test", name="Test centre")
-        location = Location(name="Test")
-        location.addresses.append(Address(address_1="Liepājas iela 4", city="Daugavpils", country="LV"))
-        org.locations.append(location)
-        db.session.add(org)
+        location = new_location("Liepājas iela 4", "Daugavpils")
+        locate_changed_addresses(db.session, location.addresses)
         db.session.commit()
         assert location.geocode_precision == "address"
+        # Located as it is: not asked again.
+        assert locate_changed_addresses(db.session, location.addresses) == []
         location.addresses[0].address_1 = None
         location.addresses[0].city = "Zarasai"
         location.addresses[0].country = "LT"
+        assert locate_changed_addresses(db.session, location.addresses) == [location]
         db.session.commit()
         assert location.geocode_precision == "town"
         assert location.longitude == pytest.approx(26.25, abs=0.1)
+    assert FakeNominatim.requests == ["Liepājas iela 4, Daugavpils, Latvia", "Zarasai, Lithuania"]
+
+
+def test_a_plain_commit_never_geocodes(nominatim_app):
+    """Geocoding is explicit: no flush listener locates an address behind
+    the caller's back, new or changed."""
+    with nominatim_app.app_context():
+        location = new_location("Liepājas iela 4", "Daugavpils")
+        db.session.commit()
+        assert (location.latitude, location.geocode_precision, location.geocoded_query) == (None, None, None)
+        location.addresses[0].city = "Zarasai"
+        db.session.add(Location(name="Other", organization=location.organization,
+                                addresses=[Address(city="Rēzekne", country="LV")]))
+        db.session.commit()
+        assert all(loc.latitude is None and loc.geocoded_query is None for loc in db.session.scalars(select(Location)))
+    assert FakeNominatim.requests == []
+
+
+def test_geocode_on_save_off_locates_nothing(database_uri):
+    app = make_app(database_uri, GEOCODE_ON_SAVE=False)
+    with app.app_context():
+        location = new_location(None, "Daugavpils")
+        assert locate_changed_addresses(db.session, location.addresses) == []
+        assert location.latitude is None
+        db.session.rollback()
+        db.engine.dispose()
+
+
+def test_an_address_saved_through_the_manage_form_is_located(seeded_app, accounts):
+    from test_manage import SASKARSME_LOCATION, form_values, post, replace
+
+    client = signed_in(seeded_app, "editor@example.lv")
+    url = f"/en/manage/locations/{SASKARSME_LOCATION}"
+    data = form_values(soup(client.get(url)), "#location-form")
+    # Another field alone leaves the map position as it is.
+    assert post(client, url, replace(data, transportation="Autobuss Nr. 5", save="1")).status_code == 302
+    with seeded_app.app_context():
+        located = db.session.get(Location, SASKARSME_LOCATION)
+        before = (located.latitude, located.longitude, located.geocoded_query)
+        assert before[0] is not None
+    data = form_values(soup(client.get(url)), "#location-form")
+    moved = replace(data, address_1="", city="Zarasai", municipality="", postal_code="", country="LT", save="1")
+    assert post(client, url, moved).status_code == 302
+    with seeded_app.app_context():
+        located = db.session.get(Location, SASKARSME_LOCATION)
+        assert located.geocoded_query == "Zarasai, Lithuania" and located.geocoded_query != before[2]
+        assert located.geocode_precision == "town"
+        assert (located.latitude, located.longitude) == (pytest.approx(55.73, abs=0.1), pytest.approx(26.25, abs=0.1))
+
+
+def test_an_imported_address_is_located(seeded_app, tmp_path):
+    from directory import exchange
+    from test_exchange import edit_csv, export, row_of
+    from test_manage import SASKARSME_LOCATION
+
+    package = export(seeded_app, tmp_path / "package")
+
+    def move(header, rows):
+        rows[row_of(rows, location_id=SASKARSME_LOCATION)].update(
+            address_1="", city="Zarasai", region="", state_province="", postal_code="", country="LT")
+
+    def forget_position(header, rows):
+        rows[row_of(rows, id=SASKARSME_LOCATION)].update(latitude="", longitude="")
+
+    edit_csv(package, "addresses.csv", move)
+    edit_csv(package, "locations.csv", forget_position)
+    edit_csv(package, "x_locations.csv", lambda header, rows: rows[row_of(rows, id=SASKARSME_LOCATION)].update(
+        geocode_precision=""))
+    with seeded_app.app_context():
+        report = exchange.import_package(db.session, package)
+        assert report.ok, [str(problem) for problem in report.problems]
+        located = db.session.get(Location, SASKARSME_LOCATION)
+        assert located.geocoded_query == "Zarasai, Lithuania" and located.geocode_precision == "town"
+        assert located.longitude == pytest.approx(26.25, abs=0.1)
 
 
 # ------------------------------------------------------ the starter data

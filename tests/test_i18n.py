@@ -1,4 +1,4 @@
-"""Four languages: complete catalogues, the language in the URL, plural forms."""
+"""The configured languages: complete catalogues, the language in the URL, plural forms."""
 
 from pathlib import Path
 
@@ -8,9 +8,9 @@ from babel.messages.pofile import read_po
 from flask_babel import ngettext
 
 from conftest import soup
+from directory.config import LANGUAGES  # each configured language needs a complete catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ["lv", "lt", "en", "ru"]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
 """What a resident sees: the list of centres, each centre page, error pages."""
 
+import json
+
 import pytest
 
-from conftest import soup
+from conftest import csrf_token, soup
 from test_seed import STARTER_CENTRES
 
 NOT_PROVIDED = "vēl nav norādīts"
@@ -229,3 +231,25 @@ def test_what_to_bring_shows_with_its_service(seeded_app):
 def test_what_to_bring_not_yet_provided_in_latvian(client):
     page = soup(client.get("/lv/centres/saskarsme"))
     assert [dd.get_text(strip=True) for dd in page.select(".service dd.required-documents")] == [NOT_PROVIDED]
+
+
+def test_every_link_to_a_service_lands_on_its_section_of_its_centre_page(client):
+    """One address per service (service_url): the search results, the map's
+    list and markers, the shortlist and the centre page's own "next" link all
+    say the same, and the centre page has the section it points at."""
+    home = {(a.get_text(strip=True), a["href"]) for a in soup(client.get("/lv/")).select(".result h3 a")}
+    map_page = soup(client.get("/lv/map?near=Daugavpils"))
+    listed = {(a.get_text(strip=True), a["href"]) for a in map_page.select(".result h3 a")}
+    marked = {(s["name"], s["url"]) for m in json.loads(map_page.select_one("#map-markers").string) for s in m["services"]}
+    assert len(home) == 15 and listed == home and marked and marked <= home
+    for name, href in home:
+        path, anchor = href.split("#")
+        centre = soup(client.get(path))
+        section = centre.select_one(f"section.service[aria-labelledby='{anchor}'] h3#{anchor}")
+        assert section is not None and section.get_text(strip=True) == name
+        assert centre.select_one(f"#{anchor} ~ .item-actions input[name=next]")["value"] == href
+
+    name, href = min(home)
+    service_id = href.split("#service-")[1]
+    client.post("/lv/shortlist/add", data={"service_id": service_id, "csrf_token": csrf_token(client, "/lv/")})
+    assert soup(client.get("/lv/shortlist/")).select_one(f"#item-{service_id} h2 a")["href"] == href

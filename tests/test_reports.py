@@ -40,19 +40,13 @@ def test_reports_need_a_csrf_token_and_are_rate_limited(client):
     assert statuses[:5] == [302] * 5 and statuses[5] == 429
 
 
-def test_an_app_built_without_rate_limits_leaves_them_on_for_the_next(database_uri):
+def test_an_app_built_without_rate_limits_leaves_them_on_for_the_next(seeded_app, database_uri):
     # The limiter is one object per process: an app made with limits off (as
     # some tests and tools do) must not switch them off for the next app.
     from conftest import make_app
-    from directory.seeding import seed_starter_data
 
     make_app(database_uri, RATELIMIT_ENABLED=False)
-    app = make_app(database_uri)
-    with app.app_context():
-        from conftest import clear_all_rows
-        clear_all_rows()
-        seed_starter_data(db.session)
-    client = app.test_client()
+    client = make_app(database_uri).test_client()
     statuses = [report(client, kind="other").status_code for _ in range(6)]
     assert statuses[5] == 429
 

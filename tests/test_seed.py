@@ -166,3 +166,12 @@ def test_a_broken_starter_file_changes_nothing(app, tmp_path):
             seed_starter_data(db.session, Path(broken))
         assert db.session.scalars(select(Organization)).all() == []
         assert db.session.scalars(select(TaxonomyTerm)).all() == []
+
+
+def test_the_seed_command_reads_the_starter_data_dir_setting(runner, app, tmp_path):
+    app.config["STARTER_DATA_DIR"] = str(tmp_path)  # holds no taxonomy.toml nor centres.toml
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code != 0 and isinstance(result.exception, FileNotFoundError), result.output
+    assert str(tmp_path) in str(result.exception)
+    with app.app_context():
+        assert db.session.scalars(select(Organization)).all() == []

@@ -1,6 +1,8 @@
 """Production serving: compressed pages, fingerprinted static files with long
-cache lifetimes, a health check, and the benchmark scripts in short mode."""
+cache lifetimes, a health check, a quiet boot, and the benchmark scripts in
+short mode."""
 
+import os
 import re
 import subprocess
 import sys
@@ -71,3 +73,26 @@ def test_benchmarks_run_in_short_mode(script, arguments, expected):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(expected, result.stdout), result.stdout
+
+
+def test_building_the_app_logs_nothing_from_alembic(tmp_path):
+    """Each gunicorn worker builds the app with logging on (gunicorn.conf.py:
+    INFO); create_app() imports Flask-Migrate and so Alembic, whose plugin
+    registry must not fill the boot log. Alembic speaks when migrations run."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'boot.sqlite'}", "SECRET_KEY": "boot-log-test"}
+    boot = subprocess.run(
+        [sys.executable, "-c",
+         "import logging; logging.basicConfig(level=logging.DEBUG)\n"
+         "from directory import create_app; create_app()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert boot.returncode == 0, boot.stderr
+    assert "alembic" not in (boot.stdout + boot.stderr).lower(), boot.stdout + boot.stderr
+
+    migration = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "directory", "db", "upgrade"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert migration.returncode == 0, migration.stderr
+    assert "[alembic.runtime.migration] Running upgrade" in migration.stderr, migration.stderr
+    assert "setup plugin" not in migration.stderr, migration.stderr

@@ -1,1 +1,8 @@
-"""Administrators: accounts, editors, taxonomy, review queue, audit log: /<lang>/admin/."""
+"""Administrators: accounts, editors, taxonomy, review queue, audit log,
+data import: /<lang>/admin/."""
+
+from .. import i18n
+
+bp = i18n.localized_blueprint("admin", __name__, "/admin")
+
+from . import routes, imports  # noqa: E402  (the views register on bp)

@@ -4,13 +4,16 @@ Every message is ours, so that every one is in the catalogues."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from ..form_base import DirectoryForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..administration import TERM_CODE
+from ..i18n import supported_languages
 from ..models import ROLES
+from ..templating import language_name
 
 REQUIRED = _l("This field is required.")
 CHOOSE = _l("Choose one of the listed options.")
@@ -42,18 +45,6 @@ REPORT_STATUS_LABELS = {
 VOCABULARY_LABELS = {
     "service-type": _l("Types of service"),
     "target-group": _l("Target groups"),
-}
-LANGUAGE_LABELS = {
-    "lv": _l("Latvian"),
-    "lt": _l("Lithuanian"),
-    "en": _l("English"),
-    "ru": _l("Russian"),
-}
-NAME_LABELS = {
-    "lv": _l("Name in Latvian"),
-    "lt": _l("Name in Lithuanian"),
-    "en": _l("Name in English"),
-    "ru": _l("Name in Russian"),
 }
 
 
@@ -99,8 +90,10 @@ class LinkOrganizationForm(AdminForm):
 
 
 def label_field(locale: str) -> StringField:
+    """The term's name in `locale`, labelled with that language's name in the
+    visitor's language (the fieldset around them says what they are)."""
     return StringField(
-        NAME_LABELS[locale],
+        language_name(locale),
         filters=[_strip],
         validators=[DataRequired(REQUIRED), Length(max=300, message=_l("Use at most %(max)d characters.", max=300))],
         render_kw={"lang": locale, "maxlength": 300},
@@ -108,12 +101,10 @@ def label_field(locale: str) -> StringField:
 
 
 class TermForm(AdminForm):
-    """A term's names in the four languages and its Lithuanian catalogue code."""
+    """A term's name in each configured language (fields label_lv, label_lt…,
+    one per code in LANGUAGES, built with each form) and its Lithuanian
+    catalogue code."""
 
-    label_lv = label_field("lv")
-    label_lt = label_field("lt")
-    label_en = label_field("en")
-    label_ru = label_field("ru")
     lt_catalogue_code = StringField(
         _l("Code in Lithuania's catalogue of social services"),
         description=_l("Optional, e.g. 201, 202."),
@@ -122,8 +113,21 @@ class TermForm(AdminForm):
         render_kw={"maxlength": 40},
     )
 
+    def __init__(self, *args, **kwargs):
+        self.label_locales = list(supported_languages())
+        # The label fields first, then the class's own (FormMeta has listed
+        # those in _unbound_fields by now).
+        self._unbound_fields = [
+            (f"label_{locale}", label_field(locale)) for locale in self.label_locales
+        ] + list(type(self)._unbound_fields)
+        super().__init__(*args, **kwargs)
+
+    def label_fields(self) -> list[tuple[str, StringField]]:
+        """(language code, field), in the order of LANGUAGES."""
+        return [(locale, self[f"label_{locale}"]) for locale in self.label_locales]
+
     def labels(self) -> dict[str, str]:
-        return {locale: self[f"label_{locale}"].data for locale in LANGUAGE_LABELS}
+        return {locale: self[f"label_{locale}"].data for locale in self.label_locales}
 
 
 class NewTermForm(TermForm):
@@ -147,3 +151,15 @@ class AuditFilterForm(AdminForm):
         csrf = False
 
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
+
+
+class ImportForm(AdminForm):
+    """The data package an admin uploads at /<lang>/admin/import."""
+
+    package = FileField(
+        _l("Data package"),
+        description=_l("A .zip of an HSDS 3.0 data package (datapackage.json and its CSV files), "
+                       "or the directory.json file of an export."),
+        validators=[FileRequired(_l("Choose a file to import."))],
+        render_kw={"accept": ".zip,.json,application/zip,application/json"},
+    )

@@ -11,18 +11,15 @@ from datetime import datetime, timezone
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from .. import administration, i18n
-from ..auth.routes import safe_next
 from ..extensions import db
 from ..mail import public_url
 from ..permissions import role_required
-from . import forms
+from ..web import or_404, safe_next, signed_in_user
+from . import bp, forms
 from .forms import ActionForm, AuditFilterForm, LinkOrganizationForm, NewTermForm, RoleForm, TermForm
-
-bp = i18n.localized_blueprint("admin", __name__, "/admin")
 
 
 @bp.context_processor
@@ -34,8 +31,6 @@ def admin_context() -> dict:
         "problem_kind_labels": forms.PROBLEM_KIND_LABELS,
         "report_status_labels": forms.REPORT_STATUS_LABELS,
         "vocabulary_labels": forms.VOCABULARY_LABELS,
-        "language_labels": forms.LANGUAGE_LABELS,
-        "label_locales": administration.LABEL_LOCALES,
         "format_datetime": format_datetime,
         "iso_datetime": _iso_datetime,
         "organization_place": administration.organization_place,
@@ -66,23 +61,13 @@ def _act(change: Callable[[], object], success: str, default_url: str):
     return redirect(safe_next(form.next.data) or default_url)
 
 
-def _me():
-    """The signed-in admin itself, not the proxy: it is stored in relationships."""
-    return current_user._get_current_object()
-
-
-def _or_404(record, what: str):
-    if record is None:
-        abort(404, f"No {what} with this id")
-    return record
-
-
 # ---------------------------------------------------------------- index
 
 
 @bp.get("/")
 @role_required("admin")
 def index():
+    """The administrators' start page: what waits for them, and a link to every admin page."""
     return render_template("admin/index.html", counts=administration.counts(db.session))
 
 
@@ -92,6 +77,7 @@ def index():
 @bp.get("/accounts")
 @role_required("admin")
 def accounts():
+    """Every account by state: sign-up requests to approve, active and disabled accounts."""
     return render_template("admin/accounts.html", lists=administration.list_accounts(db.session))
 
 
@@ -121,18 +107,20 @@ def _organization_choices(organizations) -> list[SelectChoice]:
 @bp.get("/accounts/<int:user_id>")
 @role_required("admin")
 def account(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """One account: its role, the organizations a centre editor edits, and the buttons to change them."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     return _render_account(user)
 
 
 @bp.post("/accounts/<int:user_id>/approve")
 @role_required("admin")
 def approve_account(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Approve a sign-up request; an e-mail tells its owner they can sign in."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     name = user.name
     return _act(
         lambda: administration.approve_account(
-            db.session, user, _me(),
+            db.session, user, signed_in_user(),
             sign_in_url=lambda lang: public_url("auth.login", lang_code=lang),
         ),
         _("Account approved: %(name)s. An e-mail tells them they can sign in.", name=name),
@@ -143,10 +131,11 @@ def approve_account(user_id: int):
 @bp.post("/accounts/<int:user_id>/refuse")
 @role_required("admin")
 def refuse_account(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Refuse a sign-up request: the request is deleted."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     name = user.name
     return _act(
-        lambda: administration.refuse_account(db.session, user, _me()),
+        lambda: administration.refuse_account(db.session, user, signed_in_user()),
         _("Request refused and deleted: %(name)s.", name=name),
         url_for("admin.accounts"),
     )
@@ -155,9 +144,10 @@ def refuse_account(user_id: int):
 @bp.post("/accounts/<int:user_id>/disable")
 @role_required("admin")
 def disable_account(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Disable an account: its owner can no longer sign in."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     return _act(
-        lambda: administration.disable_account(db.session, user, _me()),
+        lambda: administration.disable_account(db.session, user, signed_in_user()),
         _("Account disabled: %(name)s can no longer sign in.", name=user.name),
         url_for("admin.accounts"),
     )
@@ -166,9 +156,10 @@ def disable_account(user_id: int):
 @bp.post("/accounts/<int:user_id>/enable")
 @role_required("admin")
 def enable_account(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Enable a disabled account again."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     return _act(
-        lambda: administration.enable_account(db.session, user, _me()),
+        lambda: administration.enable_account(db.session, user, signed_in_user()),
         _("Account enabled: %(name)s can sign in again.", name=user.name),
         url_for("admin.accounts"),
     )
@@ -177,12 +168,13 @@ def enable_account(user_id: int):
 @bp.post("/accounts/<int:user_id>/role")
 @role_required("admin")
 def change_role(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Give an account another role (administrator, centre editor, social worker)."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     form = RoleForm()
     if not form.validate():
         return _render_account(user, role_form=form, status=400 if form.csrf_token.errors else 200)
     try:
-        changed = administration.change_role(db.session, user, _me(), form.role.data)
+        changed = administration.change_role(db.session, user, signed_in_user(), form.role.data)
     except administration.Refused as refused:
         db.session.rollback()
         flash(str(refused), "error")
@@ -199,7 +191,8 @@ def change_role(user_id: int):
 @bp.post("/accounts/<int:user_id>/organizations")
 @role_required("admin")
 def link_organization(user_id: int):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
+    """Let a centre editor edit one more organization."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
     if user.role != "editor":
         flash(_("Only centre editors can be linked to organizations."), "error")
         return redirect(url_for("admin.account", user_id=user.id))
@@ -207,9 +200,10 @@ def link_organization(user_id: int):
     form.organization.choices = _organization_choices(administration.linkable_organizations(db.session, user))
     if not form.validate():
         return _render_account(user, link_form=form, status=400 if form.csrf_token.errors else 200)
-    organization = _or_404(administration.get_organization(db.session, form.organization.data), "organization")
+    organization = or_404(administration.get_organization(db.session, form.organization.data),
+                          "No organization with this id")
     try:
-        administration.link_organization(db.session, user, _me(), organization)
+        administration.link_organization(db.session, user, signed_in_user(), organization)
     except administration.Refused as refused:
         db.session.rollback()
         flash(str(refused), "error")
@@ -222,10 +216,12 @@ def link_organization(user_id: int):
 @bp.post("/accounts/<int:user_id>/organizations/<organization_id>/remove")
 @role_required("admin")
 def unlink_organization(user_id: int, organization_id: str):
-    user = _or_404(administration.get_user(db.session, user_id), "account")
-    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    """Stop a centre editor editing an organization."""
+    user = or_404(administration.get_user(db.session, user_id), "No account with this id")
+    organization = or_404(administration.get_organization(db.session, organization_id),
+                          "No organization with this id")
     return _act(
-        lambda: administration.unlink_organization(db.session, user, _me(), organization),
+        lambda: administration.unlink_organization(db.session, user, signed_in_user(), organization),
         _("%(name)s no longer edits %(organization)s.", name=user.name, organization=organization.name),
         url_for("admin.account", user_id=user.id),
     )
@@ -237,6 +233,7 @@ def unlink_organization(user_id: int, organization_id: str):
 @bp.get("/review")
 @role_required("admin")
 def review():
+    """Organizations proposed by centre editors that wait for review before they are public."""
     organizations = administration.pending_organizations(db.session)
     editors = {org.id: administration.editors_of(db.session, org) for org in organizations}
     return render_template("admin/review.html", organizations=organizations, editors=editors)
@@ -245,11 +242,13 @@ def review():
 @bp.post("/review/<organization_id>/approve")
 @role_required("admin")
 def approve_organization(organization_id: str):
-    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    """Publish a proposed organization: residents find it in the search from now on."""
+    organization = or_404(administration.get_organization(db.session, organization_id),
+                          "No organization with this id")
     slug, name = organization.slug, organization.name
     return _act(
         lambda: administration.approve_organization(
-            db.session, organization, _me(),
+            db.session, organization, signed_in_user(),
             centre_url=lambda lang: public_url("public.centre", lang_code=lang, slug=slug),
         ),
         _("Published: %(name)s. Residents find it in the search now.", name=name),
@@ -260,10 +259,12 @@ def approve_organization(organization_id: str):
 @bp.post("/review/<organization_id>/reject")
 @role_required("admin")
 def reject_organization(organization_id: str):
-    organization = _or_404(administration.get_organization(db.session, organization_id), "organization")
+    """Reject a proposed organization: it is deleted."""
+    organization = or_404(administration.get_organization(db.session, organization_id),
+                          "No organization with this id")
     name = organization.name
     return _act(
-        lambda: administration.reject_organization(db.session, organization, _me()),
+        lambda: administration.reject_organization(db.session, organization, signed_in_user()),
         _("Rejected and deleted: %(name)s.", name=name),
         url_for("admin.review"),
     )
@@ -275,20 +276,22 @@ def reject_organization(organization_id: str):
 @bp.get("/taxonomy")
 @role_required("admin")
 def taxonomy():
+    """The vocabularies (types of service, target groups) and their terms in every language."""
     return render_template("admin/taxonomy.html", vocabularies=administration.vocabularies(db.session))
 
 
 @bp.route("/taxonomy/terms/<term_id>", methods=["GET", "POST"])
 @role_required("admin")
 def edit_term(term_id: str):
-    term = _or_404(administration.get_term(db.session, term_id), "term")
+    """Change a term's names in the four languages and its Lithuanian catalogue code."""
+    term = or_404(administration.get_term(db.session, term_id), "No term with this id")
     labels = administration.term_labels(term)
     form = TermForm(data={**{f"label_{locale}": name for locale, name in labels.items()},
                           "lt_catalogue_code": term.lt_catalogue_code or ""})
     if form.validate_on_submit():
         try:
             changed = administration.update_term(
-                db.session, term, _me(), labels=form.labels(), lt_catalogue_code=form.lt_catalogue_code.data
+                db.session, term, signed_in_user(), labels=form.labels(), lt_catalogue_code=form.lt_catalogue_code.data
             )
         except administration.Refused as refused:
             db.session.rollback()
@@ -306,7 +309,8 @@ def edit_term(term_id: str):
 @bp.route("/taxonomy/<taxonomy_code>/new", methods=["GET", "POST"])
 @role_required("admin")
 def new_term(taxonomy_code: str):
-    taxonomy = _or_404(administration.get_taxonomy(db.session, taxonomy_code), "vocabulary")
+    """Add a term to a vocabulary."""
+    taxonomy = or_404(administration.get_taxonomy(db.session, taxonomy_code), "No vocabulary with this id")
     form = NewTermForm()
     if form.validate_on_submit():
         if administration.term_code_taken(db.session, taxonomy, form.code.data):
@@ -314,7 +318,7 @@ def new_term(taxonomy_code: str):
         else:
             try:
                 term = administration.add_term(
-                    db.session, taxonomy, _me(), code=form.code.data, labels=form.labels(),
+                    db.session, taxonomy, signed_in_user(), code=form.code.data, labels=form.labels(),
                     lt_catalogue_code=form.lt_catalogue_code.data,
                 )
             except administration.Refused as refused:
@@ -333,6 +337,7 @@ def new_term(taxonomy_code: str):
 @bp.get("/audit")
 @role_required("admin")
 def audit_log():
+    """The audit log: who did what and when, filtered by action, a page at a time."""
     actions = administration.audit_actions(db.session)
     action = request.args.get("action", "")
     if action not in actions:
@@ -351,18 +356,18 @@ def audit_log():
 @bp.get("/reports")
 @role_required("admin")
 def reports():
+    """Problems residents reported about listings, open and resolved."""
     return render_template("admin/reports.html", reports=administration.problem_reports(db.session))
 
 
 @bp.post("/reports/<int:report_id>/resolve")
 @role_required("admin")
 def resolve_report(report_id: int):
-    report = _or_404(administration.get_report(db.session, report_id), "report")
+    """Mark a resident's problem report resolved."""
+    report = or_404(administration.get_report(db.session, report_id), "No report with this id")
     return _act(
-        lambda: administration.resolve_report(db.session, report, _me()),
+        lambda: administration.resolve_report(db.session, report, signed_in_user()),
         _("Report marked resolved."),
         url_for("admin.reports"),
     )
 
-
-from . import exchange as _exchange  # noqa: E402,F401  (registers /admin/import on bp)

@@ -4,14 +4,15 @@ own), no session, CORS open for GET. Every error under /api/ is JSON."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import abort, jsonify, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import hsds
 from ..extensions import csrf, db
+from ..web import or_404
+from . import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api")
 CORS(bp, methods=["GET", "HEAD", "OPTIONS"])
 # Nothing here changes state or reads a session: no CSRF token to ask for.
 csrf.exempt(bp)
@@ -21,6 +22,7 @@ READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 @bp.get("/")
 def index():
+    """The API's front door: its version and links to every list and to the OpenAPI description."""
     links = {
         name: url_for(f"api.{name}", _external=True)
         for name in (
@@ -32,11 +34,13 @@ def index():
 
 @bp.get("/openapi.json")
 def openapi():
+    """The OpenAPI description of this API."""
     return hsds.openapi_document()
 
 
 @bp.get("/services")
 def services():
+    """Public services, a page at a time, filtered by the query string (?full=true nests details)."""
     paging = hsds.parse_paging(request.args)
     full = hsds.parse_boolean(request.args, "full")
     return hsds.search_service_page(db.session, request.args, paging, nested=full)
@@ -44,14 +48,14 @@ def services():
 
 @bp.get("/services/<service_id>")
 def service(service_id: str):
-    found = hsds.get_public_service(db.session, service_id)
-    if found is None:
-        abort(404, "No public service with this id")
+    """One public service with everything HSDS nests under it."""
+    found = or_404(hsds.get_public_service(db.session, service_id), "No public service with this id")
     return hsds.service_dict(found)
 
 
 @bp.get("/service_at_locations")
 def service_at_locations():
+    """Services at their locations, a page at a time, filtered by the query string."""
     paging = hsds.parse_paging(request.args)
     full = hsds.parse_boolean(request.args, "full")
     return hsds.service_at_location_page(db.session, request.args, paging, nested=full)
@@ -59,50 +63,51 @@ def service_at_locations():
 
 @bp.get("/service_at_locations/<service_at_location_id>")
 def service_at_location(service_at_location_id: str):
-    found = hsds.get_public_service_at_location(db.session, service_at_location_id)
-    if found is None:
-        abort(404, "No public service at location with this id")
+    """One service at one location, with the service and the location nested."""
+    found = or_404(hsds.get_public_service_at_location(db.session, service_at_location_id),
+                   "No public service at location with this id")
     return hsds.service_at_location_dict(found, nested=True, with_service=True)
 
 
 @bp.get("/organizations")
 def organizations():
+    """Published organizations, a page at a time (?search= narrows by name)."""
     paging = hsds.parse_paging(request.args)
     return hsds.organization_page(db.session, request.args.get("search", ""), paging)
 
 
 @bp.get("/organizations/<organization_id>")
 def organization(organization_id: str):
-    found = hsds.get_public_organization(db.session, organization_id)
-    if found is None:
-        abort(404, "No published organization with this id")
+    """One published organization with its services and locations."""
+    found = or_404(hsds.get_public_organization(db.session, organization_id),
+                   "No published organization with this id")
     return hsds.organization_dict(found, nested=True)
 
 
 @bp.get("/taxonomies")
 def taxonomies():
+    """The vocabularies the services are classified by."""
     return hsds.taxonomy_page(db.session, hsds.parse_paging(request.args))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy(taxonomy_id: str):
-    found = hsds.get_taxonomy(db.session, taxonomy_id)
-    if found is None:
-        abort(404, "No taxonomy with this id")
+    """One vocabulary."""
+    found = or_404(hsds.get_taxonomy(db.session, taxonomy_id), "No taxonomy with this id")
     return hsds.taxonomy_dict(found)
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
+    """Terms of the vocabularies, a page at a time (?taxonomy_id= narrows to one)."""
     paging = hsds.parse_paging(request.args)
     return hsds.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
-    found = hsds.get_taxonomy_term(db.session, term_id)
-    if found is None:
-        abort(404, "No taxonomy term with this id")
+    """One term of a vocabulary."""
+    found = or_404(hsds.get_taxonomy_term(db.session, term_id), "No taxonomy term with this id")
     return hsds.taxonomy_term_dict(found)
 
 

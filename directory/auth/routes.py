@@ -4,9 +4,8 @@ and the signed-in user's own account page."""
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -15,9 +14,9 @@ from ..extensions import db, limiter
 from ..mail import public_url, queue_email
 from ..models import User
 from ..shortlists import SESSION_KEY as SHORTLIST_KEY
+from ..web import or_404, safe_next, signed_in_user
+from . import bp
 from .forms import LoginForm, PasswordChangeForm, ResetForm, ResetRequestForm, SignOutEverywhereForm, SignupForm
-
-bp = i18n.localized_blueprint("auth", __name__, "/account")
 
 # What a visitor's session keeps across signing in: their shortlist (it joins
 # the saved one). Everything else, the CSRF token included, starts afresh.
@@ -30,16 +29,6 @@ def home_for(user: User) -> str:
     if user.role == "editor":
         return url_for("manage.dashboard")
     return url_for("public.home")
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never send someone elsewhere after sign-in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _account_key() -> str:
@@ -92,7 +81,7 @@ def logout():
     """Sign out: this sign-in ends on the server too, so a copy of its
     cookies stops working."""
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = signed_in_user()
         audit.record(db.session, "logout", user, "user", user.id)
         sign_ins.end(db.session, user)
         db.session.commit()
@@ -114,7 +103,7 @@ def account():
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def change_password():
     """A new password ends every other sign-in; this one goes on."""
-    user = current_user._get_current_object()
+    user = signed_in_user()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if accounts.authenticate(db.session, user.email, form.current_password.data) is None:
@@ -136,7 +125,7 @@ def change_password():
 @login_required
 def sign_out_everywhere():
     """End every sign-in of this account, on every device, this one included."""
-    user = current_user._get_current_object()
+    user = signed_in_user()
     if SignOutEverywhereForm().validate_on_submit():
         ended = sign_ins.end_all(db.session, user)
         audit.record(db.session, "sign-out-everywhere", user, "user", user.id, sessions=ended)
@@ -215,9 +204,7 @@ def reset_request():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
     """Choose a new password from a reset link; every sign-in of the account ends."""
-    user = accounts.user_for_reset_token(db.session, token)
-    if user is None:
-        abort(404, "Reset link invalid or expired")
+    user = or_404(accounts.user_for_reset_token(db.session, token), "Reset link invalid or expired")
     form = ResetForm()
     if form.validate_on_submit():
         accounts.set_password(user, form.password.data)

@@ -1,15 +1,21 @@
 """Forms of the centre dashboard. Every message is written here with `_l()`,
-so that WTForms' English defaults never show. Each edit form turns its data
-into the values `publishing.apply_changes` takes (`to_values`) and back
-(`initial`)."""
+so that WTForms' English defaults never show.
+
+The edit forms are made from the registry of editable fields
+(publishing.FIELDS): one form field per registry field, of its kind, with its
+label, hint and limit (`edit_form`). Each turns its data into the values
+`publishing.apply_changes` takes (`to_values`) and back (`initial`), and
+lays itself out by the registry's groups (`blocks`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from ..form_base import DirectoryForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -29,11 +35,11 @@ from wtforms.utils import unset_value
 from wtforms.validators import URL, Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import i18n, publishing
+from .. import publishing
 from ..auth.forms import REQUIRED, VALID_EMAIL
-from ..extensions import db
-from ..models import COUNTRIES, SERVICE_STATUSES, WEEKDAYS
-from ..templating import country_name, language_name, weekday_name
+from ..form_base import DirectoryForm
+from ..models import WEEKDAYS
+from ..templating import weekday_name
 
 VALID_URL = _l("Enter a full web address, such as https://www.example.lv.")
 INVALID_CHOICE = _l("Choose one of the listed options.")
@@ -42,44 +48,14 @@ AGE_RANGE = _l("Enter an age from 0 to 120.")
 TIME_FORMAT = _l("Enter a time as HH:MM, such as 09:00.")
 TEXT_LIMIT = 10000
 
-# Labels of every editable field, for the forms, the history and the conflict page.
-FIELD_LABELS = {
-    "name": _l("Title"),
-    "alternate_name": _l("Other name"),
-    "description": _l("Description"),
-    "email": _l("E-mail"),
-    "website": _l("Website"),
-    "url": _l("Web page"),
-    "transportation": _l("How to get there"),
-    "wheelchair_accessible": _l("Wheelchair accessible"),
-    "address_1": _l("Street and number"),
-    "address_2": _l("Address, second line"),
-    "city": _l("Town or village"),
-    "municipality": _l("Municipality"),
-    "postal_code": _l("Postal code"),
-    "country": _l("Country"),
-    "accessibility": _l("Accessibility"),
-    "application_process": _l("How to apply"),
-    "eligibility_description": _l("Who can use it"),
-    "minimum_age": _l("Minimum age"),
-    "maximum_age": _l("Maximum age"),
-    "fees_description": _l("Fees"),
-    "free_of_charge": _l("Free of charge"),
-    "status": _l("Status"),
-    "service_types": _l("Types of service"),
-    "target_groups": _l("For whom"),
-    "languages": _l("Languages spoken"),
-    "hours": _l("Opening hours"),
-    "phones": _l("Phone numbers"),
-    "required_documents": _l("What to bring"),
-    "last_verified": _l("Checked as still correct"),
-}
-
-STATUS_LABELS = {
-    "active": _l("Active"),
-    "inactive": _l("Retired (residents do not see it)"),
-    "defunct": _l("Closed for good"),
-    "temporarily closed": _l("Temporarily closed"),
+# The fieldsets of the edit forms: a registry field names its group
+# (publishing.Field.group); neighbours of one group share a fieldset.
+GROUPS = {
+    "service": (_l("The service"), None),
+    "use": (_l("Who can use it and how"), None),
+    "contact": (_l("Contact"), None),
+    "address": (_l("Address"), _l("The map position is found again from the address when you save it.")),
+    "access": (_l("Getting there and access"), None),
 }
 
 
@@ -87,53 +63,17 @@ def max_length(limit: int) -> Length:
     return Length(max=limit, message=_l("Use at most %(max)d characters.", max=limit))
 
 
-def optional_text(label, limit: int = 300, area: bool = False, **kwargs):
-    field_class = TextAreaField if area else StringField
-    return field_class(label, validators=[Optional(), max_length(limit)], **kwargs)
-
-
-def optional_email(label):
-    return EmailField(label, validators=[Optional(), max_length(254), Email(VALID_EMAIL)])
-
-
-def optional_url(label):
-    return URLField(label, validators=[Optional(), max_length(500), URL(message=VALID_URL)],
-                    description=_l("Starting with https://"))
-
-
 def age_range(form, field) -> None:
     if field.data is not None and not 0 <= field.data <= 120:
         raise ValidationError(AGE_RANGE)
-
-
-def age_field(label):
-    return IntegerField(label, validators=[Optional(), age_range], invalid_value_message=WHOLE_NUMBER)
 
 
 # Yes / no / not stated, for facts a listing may not give.
 TRI_STATE = {"": None, "yes": True, "no": False}
 
 
-def tri_state_field(label, **kwargs):
-    return SelectField(
-        label,
-        choices=[SelectChoice("", _l("Not stated")), SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
-        invalid_choice_message=INVALID_CHOICE,
-        **kwargs,
-    )
-
-
 def tri_state_value(value: bool | None) -> str:
     return {None: "", True: "yes", False: "no"}[value]
-
-
-def country_field():
-    return SelectField(
-        FIELD_LABELS["country"],
-        choices=lambda: [SelectChoice(code, country_name(code)) for code in COUNTRIES],
-        validators=[InputRequired(REQUIRED)],
-        invalid_choice_message=INVALID_CHOICE,
-    )
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -143,56 +83,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def term_choices(taxonomy_code: str):
-    def choices():
-        locale = i18n.select_locale()
-        return [SelectChoice(term.code, term.label(locale))
-                for term in publishing.taxonomy_terms(db.session, taxonomy_code)]
-
-    return choices
-
-
-def language_choices():
-    return [SelectChoice(code, language_name(code)) for code in publishing.SPOKEN_LANGUAGES]
-
-
-def checkbox_list(label, choices):
-    return MultiCheckboxField(label, choices=choices, invalid_choice_message=INVALID_CHOICE)
-
-
 def text_of(value: Any) -> str | None:
     """A text field's value for publishing: stripped, None when empty."""
     if value is None:
         return None
     value = value.strip()
     return value or None
-
-
-class EditForm(DirectoryForm):
-    """A form that edits one record: it carries the version it was loaded with."""
-
-    version = HiddenField()
-    # Names of the repeatable row groups (FieldLists) and of scalar fields
-    # that map one to one to a publishing field.
-    ROW_LISTS: tuple[str, ...] = ()
-    TEXT_FIELDS: tuple[str, ...] = ()
-    TRI_STATE_FIELDS: tuple[str, ...] = ()
-    PLAIN_FIELDS: tuple[str, ...] = ()
-
-    @classmethod
-    def initial(cls, values: dict[str, Any], version: int | None = None) -> dict[str, Any]:
-        data = dict(values)
-        for name in cls.TRI_STATE_FIELDS:
-            data[name] = tri_state_value(values.get(name))
-        if version is not None:
-            data["version"] = str(version)
-        return data
-
-    def to_values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {name: text_of(self[name].data) for name in self.TEXT_FIELDS}
-        values.update({name: TRI_STATE.get(self[name].data) for name in self.TRI_STATE_FIELDS})
-        values.update({name: self[name].data for name in self.PLAIN_FIELDS})
-        return values
 
 
 def lines_of(text: str | None) -> list[str]:
@@ -297,6 +193,14 @@ class RowForm(Form):
     def check_row(self) -> None:
         raise NotImplementedError
 
+    def row_legend(self, number: int):
+        """The legend of the row's fieldset: which list, which row."""
+        raise NotImplementedError
+
+    def columns(self) -> list:
+        """The row's own fields, as the row shows them ("Remove" comes last)."""
+        return [field for field in self if field.short_name not in ("row", "remove")]
+
 
 class HoursRowForm(RowForm):
     day = SelectField(
@@ -309,6 +213,9 @@ class HoursRowForm(RowForm):
     closes = StringField(_l("Closes"), render_kw={"type": "time"})
     holidays = BooleanField(_l("Open on public holidays too"))
     CONTENT = ("day", "opens", "closes")
+
+    def row_legend(self, number: int):
+        return _l("Opening hours, row %(number)s", number=number)
 
     def check_row(self) -> None:
         if not self.day.data and not self.day.errors:
@@ -334,6 +241,9 @@ class PhoneRowForm(RowForm):
     description = StringField(_l("What it is for"), description=_l("For example: reception, crisis line"))
     CONTENT = ("number", "description")
 
+    def row_legend(self, number: int):
+        return _l("Phone number, row %(number)s", number=number)
+
     def check_row(self) -> None:
         number = (self.number.data or "").strip()
         if not number:
@@ -347,119 +257,225 @@ class PhoneRowForm(RowForm):
         return {"number": " ".join(self.number.data.split()), "description": text_of(self.description.data)}
 
 
+# ------------------------------------------------------------ fields of the registry
+# The form field of each kind of registry field (publishing.KINDS): how it is
+# made from the registry entry (label, hint, limit, choices), how its data
+# becomes the value publishing takes (`read`) and a value its data (`write`).
+
+
+def _first_check(field: publishing.Field):
+    return InputRequired(REQUIRED) if field.required else Optional()
+
+
+def _render_kw(field: publishing.Field, autocomplete: str | None = None) -> dict[str, str] | None:
+    autocomplete = field.autocomplete or autocomplete
+    return {"autocomplete": autocomplete} if autocomplete else None
+
+
+def _text_input(field: publishing.Field, hint=None):
+    return StringField(field.label, validators=[_first_check(field), max_length(field.max_length or 300)],
+                       description=hint or field.hint, render_kw=_render_kw(field))
+
+
+def _long_text_input(field: publishing.Field, hint=None):
+    return TextAreaField(field.label, validators=[_first_check(field), max_length(field.max_length or TEXT_LIMIT)],
+                         description=hint or field.hint, render_kw=_render_kw(field))
+
+
+def _url_input(field: publishing.Field, hint=None):
+    return URLField(field.label, validators=[Optional(), max_length(field.max_length or 500), URL(message=VALID_URL)],
+                    description=hint or field.hint or _l("Starting with https://"), render_kw=_render_kw(field))
+
+
+def _email_input(field: publishing.Field, hint=None):
+    return EmailField(field.label, validators=[Optional(), max_length(field.max_length or 254), Email(VALID_EMAIL)],
+                      description=hint or field.hint, render_kw=_render_kw(field, "off"))
+
+
+def _yes_no_input(field: publishing.Field, hint=None):
+    return SelectField(
+        field.label,
+        choices=[SelectChoice("", _l("Not stated")), SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+        invalid_choice_message=INVALID_CHOICE,
+        description=hint or field.hint,
+    )
+
+
+def _age_input(field: publishing.Field, hint=None):
+    return IntegerField(field.label, validators=[Optional(), age_range], invalid_value_message=WHOLE_NUMBER,
+                        description=hint or field.hint)
+
+
+def _choices(field: publishing.Field, blank: bool = False):
+    def choices() -> list[SelectChoice]:
+        listed = [SelectChoice(code, label) for code, label in field.choices()]
+        return [SelectChoice("", _l("Not stated")), *listed] if blank else listed
+
+    return choices
+
+
+def _choice_input(field: publishing.Field, hint=None):
+    return SelectField(field.label, choices=_choices(field, blank=not field.required),
+                       validators=[_first_check(field)], invalid_choice_message=INVALID_CHOICE,
+                       description=hint or field.hint)
+
+
+def _codes_input(field: publishing.Field, hint=None):
+    return MultiCheckboxField(field.label, choices=_choices(field), invalid_choice_message=INVALID_CHOICE,
+                              description=hint or field.hint)
+
+
+def _rows_input(row_form: type[RowForm], limit: int):
+    def make(field: publishing.Field, hint=None):
+        return RowList(FormField(row_form), label=field.label, max_entries=limit, description=hint or field.hint)
+
+    return make
+
+
+def _documents_input(field: publishing.Field, hint=None):
+    return TextAreaField(field.label, validators=[required_documents_check], description=hint or field.hint)
+
+
+def _read_text(form_field) -> str | None:
+    return text_of(form_field.data)
+
+
+def _read_rows(form_field) -> list[dict[str, Any]]:
+    return [entry.form.to_value() for entry in form_field if not entry.form.dropped()]
+
+
+@dataclass(frozen=True)
+class FormKind:
+    make: Callable[..., Any]  # (registry field, hint=None) → an unbound WTForms field
+    read: Callable[[Any], Any]  # the bound form field → the value for publishing
+    write: Callable[[Any], Any] = lambda value: value  # a value → the form field's data
+
+
+FORM_KINDS: dict[str, FormKind] = {
+    publishing.TEXT: FormKind(_text_input, _read_text),
+    publishing.LONG_TEXT: FormKind(_long_text_input, _read_text),
+    publishing.URL: FormKind(_url_input, _read_text),
+    publishing.EMAIL: FormKind(_email_input, _read_text),
+    publishing.YES_NO: FormKind(_yes_no_input, lambda f: TRI_STATE.get(f.data), tri_state_value),
+    publishing.AGE: FormKind(_age_input, lambda f: f.data),
+    publishing.CHOICE: FormKind(_choice_input, lambda f: f.data or None),
+    publishing.CODES: FormKind(_codes_input, lambda f: f.data or []),
+    publishing.HOURS: FormKind(_rows_input(HoursRowForm, publishing.MAX_HOUR_ROWS), _read_rows),
+    publishing.PHONES: FormKind(_rows_input(PhoneRowForm, publishing.MAX_PHONES), _read_rows),
+    publishing.DOCUMENTS: FormKind(_documents_input, lambda f: lines_of(f.data), lambda v: "\n".join(v or [])),
+}
+ROW_KINDS = (publishing.HOURS, publishing.PHONES)
+
+
+def form_field(field: publishing.Field, hint=None):
+    """The (unbound) form field that edits a registry field; `hint` instead of the registry's."""
+    return FORM_KINDS[field.kind].make(field, hint)
+
+
 # ------------------------------------------------------------ the forms
 
 
-class OrganizationForm(EditForm):
-    name = StringField(FIELD_LABELS["name"], validators=[InputRequired(REQUIRED), max_length(300)])
-    alternate_name = optional_text(FIELD_LABELS["alternate_name"],
-                                   description=_l("For example the name in Lithuanian or an abbreviation."))
-    description = optional_text(FIELD_LABELS["description"], TEXT_LIMIT, area=True)
-    email = optional_email(FIELD_LABELS["email"])
-    website = optional_url(FIELD_LABELS["website"])
-    TEXT_FIELDS = ("name", "alternate_name", "description", "email", "website")
+@dataclass
+class Block:
+    """A piece of an edit form: the fieldset of a group (with its legend and
+    hint), or one field on its own. Each line holds names of fields; those
+    of one line sit side by side (ages)."""
+
+    group: str | None
+    legend: Any = None
+    hint: Any = None
+    lines: list[list[str]] = dataclass_field(default_factory=list)
 
 
-class LocationForm(EditForm):
-    name = optional_text(FIELD_LABELS["name"])
-    address_1 = optional_text(FIELD_LABELS["address_1"])
-    address_2 = optional_text(FIELD_LABELS["address_2"])
-    city = StringField(FIELD_LABELS["city"], validators=[InputRequired(REQUIRED), max_length(200)])
-    municipality = optional_text(FIELD_LABELS["municipality"], 200)
-    postal_code = optional_text(FIELD_LABELS["postal_code"], 20, description=_l("For example LV-5401 or LT-32001"))
-    country = country_field()
-    transportation = optional_text(FIELD_LABELS["transportation"], TEXT_LIMIT, area=True)
-    wheelchair_accessible = tri_state_field(FIELD_LABELS["wheelchair_accessible"])
-    accessibility = optional_text(FIELD_LABELS["accessibility"], TEXT_LIMIT, area=True,
-                                  description=_l("Ramps, lifts, accessible toilets, help on arrival."))
-    TEXT_FIELDS = ("name", "address_1", "address_2", "city", "municipality", "postal_code", "transportation",
-                   "accessibility")
-    TRI_STATE_FIELDS = ("wheelchair_accessible",)
-    PLAIN_FIELDS = ("country",)
+class EditForm(DirectoryForm):
+    """A form that edits one record, made from the registry (`edit_form`):
+    it carries the version it was loaded with."""
+
+    version = HiddenField()
+    ENTITY = ""
+    ROW_LISTS: tuple[str, ...] = ()  # the repeatable row groups ("Add a row")
+
+    @classmethod
+    def registry(cls) -> list[publishing.Field]:
+        return list(publishing.FIELDS[cls.ENTITY].values())
+
+    @classmethod
+    def initial(cls, values: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+        """The form's data for a record's values (publishing.current_values)."""
+        data = {field.name: FORM_KINDS[field.kind].write(values[field.name])
+                for field in cls.registry() if field.name in values}
+        if version is not None:
+            data["version"] = str(version)
+        return data
+
+    def to_values(self) -> dict[str, Any]:
+        """The values publishing.apply_changes takes."""
+        return {field.name: FORM_KINDS[field.kind].read(self[field.name]) for field in self.registry()}
+
+    @classmethod
+    def blocks(cls) -> list[Block]:
+        """The form's layout, in the registry's order: neighbours of one group
+        share its fieldset (templates/manage/_macros.html edit_fields)."""
+        blocks: list[Block] = []
+        previous = None
+        for field in cls.registry():
+            if field.group is None or not blocks or blocks[-1].group != field.group:
+                legend, hint = GROUPS[field.group] if field.group else (None, None)
+                blocks.append(Block(field.group, legend, hint))
+            block = blocks[-1]
+            if block.lines and field.kind == publishing.AGE and previous.kind == publishing.AGE:
+                block.lines[-1].append(field.name)
+            else:
+                block.lines.append([field.name])
+            previous = field
+        return blocks
 
 
-class ServiceForm(EditForm):
-    name = StringField(FIELD_LABELS["name"], validators=[InputRequired(REQUIRED), max_length(300)])
-    alternate_name = optional_text(FIELD_LABELS["alternate_name"])
-    description = optional_text(FIELD_LABELS["description"], TEXT_LIMIT, area=True)
-    service_types = checkbox_list(FIELD_LABELS["service_types"], term_choices(publishing.SERVICE_TYPES))
-    target_groups = checkbox_list(FIELD_LABELS["target_groups"], term_choices(publishing.TARGET_GROUPS))
-    eligibility_description = optional_text(FIELD_LABELS["eligibility_description"], TEXT_LIMIT, area=True)
-    minimum_age = age_field(FIELD_LABELS["minimum_age"])
-    maximum_age = age_field(FIELD_LABELS["maximum_age"])
-    application_process = optional_text(FIELD_LABELS["application_process"], TEXT_LIMIT, area=True)
-    free_of_charge = tri_state_field(FIELD_LABELS["free_of_charge"])
-    fees_description = optional_text(FIELD_LABELS["fees_description"], TEXT_LIMIT, area=True)
-    required_documents = TextAreaField(
-        FIELD_LABELS["required_documents"],
-        validators=[required_documents_check],
-        description=_l("Documents or things a person needs to bring, one a line, such as: passport or ID card."),
-    )
-    languages = checkbox_list(FIELD_LABELS["languages"], language_choices)
-    hours = RowList(FormField(HoursRowForm), label=FIELD_LABELS["hours"], max_entries=publishing.MAX_HOUR_ROWS)
-    phones = RowList(FormField(PhoneRowForm), label=FIELD_LABELS["phones"], max_entries=publishing.MAX_PHONES)
-    url = optional_url(FIELD_LABELS["url"])
-    email = optional_email(FIELD_LABELS["email"])
-    status = SelectField(
-        FIELD_LABELS["status"],
-        choices=[SelectChoice(code, STATUS_LABELS[code]) for code in SERVICE_STATUSES],
-        validators=[InputRequired(REQUIRED)],
-        invalid_choice_message=INVALID_CHOICE,
-        description=_l("Residents find only active services."),
-    )
-    ROW_LISTS = ("hours", "phones")
-    TEXT_FIELDS = ("name", "alternate_name", "description", "url", "email", "application_process",
-                   "eligibility_description", "fees_description")
-    TRI_STATE_FIELDS = ("free_of_charge",)
-    PLAIN_FIELDS = ("minimum_age", "maximum_age", "status", "service_types", "target_groups", "languages")
+def edit_form(entity_type: str, base: type[EditForm] = EditForm) -> type[EditForm]:
+    """The edit form of an entity type: one form field per registry field."""
+    fields = publishing.FIELDS[entity_type]
+    attributes: dict[str, Any] = {name: form_field(field) for name, field in fields.items()}
+    attributes["ENTITY"] = entity_type
+    attributes["ROW_LISTS"] = tuple(name for name, field in fields.items() if field.kind in ROW_KINDS)
+    return type(f"{entity_type.capitalize()}Form", (base,), attributes)
+
+
+class ServiceChecks(EditForm):
+    """What the service form checks across its fields."""
 
     def validate_maximum_age(self, field) -> None:
         low = self.minimum_age.data
         if field.data is not None and low is not None and not self.minimum_age.errors and field.data < low:
             raise ValidationError(_l("The maximum age cannot be below the minimum age."))
 
-    @classmethod
-    def initial(cls, values: dict[str, Any], version: int | None = None) -> dict[str, Any]:
-        data = super().initial(values, version)
-        data["required_documents"] = "\n".join(values.get("required_documents") or [])
-        return data
 
-    def to_values(self) -> dict[str, Any]:
-        values = super().to_values()
-        values["service_types"] = values["service_types"] or []
-        values["target_groups"] = values["target_groups"] or []
-        values["languages"] = values["languages"] or []
-        values["hours"] = [entry.form.to_value() for entry in self.hours if not entry.form.dropped()]
-        values["phones"] = [entry.form.to_value() for entry in self.phones if not entry.form.dropped()]
-        values["required_documents"] = lines_of(self.required_documents.data)
-        return values
+OrganizationForm = edit_form("organization")
+LocationForm = edit_form("location")
+ServiceForm = edit_form("service", ServiceChecks)
+
+_ORGANIZATION = publishing.FIELDS["organization"]
+_LOCATION = publishing.FIELDS["location"]
 
 
 class ProposeForm(DirectoryForm):
-    """A new organization, with the address of its (first) location."""
+    """A new organization, with the address of its (first) location: fields
+    of both registries (publishing.propose_organization)."""
 
-    name = StringField(FIELD_LABELS["name"], validators=[InputRequired(REQUIRED), max_length(300)])
-    description = optional_text(FIELD_LABELS["description"], TEXT_LIMIT, area=True,
-                                description=_l("What the centre does and for whom."))
-    email = optional_email(FIELD_LABELS["email"])
-    website = optional_url(FIELD_LABELS["website"])
-    address_1 = optional_text(FIELD_LABELS["address_1"])
-    city = StringField(FIELD_LABELS["city"], validators=[InputRequired(REQUIRED), max_length(200)])
-    municipality = optional_text(FIELD_LABELS["municipality"], 200)
-    postal_code = optional_text(FIELD_LABELS["postal_code"], 20)
-    country = country_field()
+    ORGANIZATION_FIELDS = ("name", "description", "email", "website")
+    LOCATION_FIELDS = ("address_1", "city", "municipality", "postal_code", "country")
+
+    name = form_field(_ORGANIZATION["name"])
+    description = form_field(_ORGANIZATION["description"], hint=_l("What the centre does and for whom."))
+    email = form_field(_ORGANIZATION["email"])
+    website = form_field(_ORGANIZATION["website"])
+    address_1 = form_field(_LOCATION["address_1"])
+    city = form_field(_LOCATION["city"])
+    municipality = form_field(_LOCATION["municipality"])
+    postal_code = form_field(_LOCATION["postal_code"])
+    country = form_field(_LOCATION["country"])
 
     def to_values(self) -> dict[str, Any]:
-        return {
-            "name": text_of(self.name.data),
-            "description": text_of(self.description.data),
-            "email": text_of(self.email.data),
-            "website": text_of(self.website.data),
-            "location": {
-                "address_1": text_of(self.address_1.data),
-                "city": text_of(self.city.data),
-                "municipality": text_of(self.municipality.data),
-                "postal_code": text_of(self.postal_code.data),
-                "country": self.country.data,
-            },
-        }
+        def read(registry, names):
+            return {name: FORM_KINDS[registry[name].kind].read(self[name]) for name in names}
+
+        return {**read(_ORGANIZATION, self.ORGANIZATION_FIELDS), "location": read(_LOCATION, self.LOCATION_FIELDS)}

@@ -15,12 +15,12 @@ from ..extensions import db
 from ..models import Referral
 from ..permissions import role_required
 from ..referrals.forms import StatusForm
-from .routes import EDITORS, bp
+from ..web import or_404
+from . import EDITORS, bp
+
 
 def _received(referral_id: int) -> Referral:
-    referral = db.session.get(Referral, referral_id)
-    if referral is None:
-        abort(404, "No referral with this number")
+    referral = or_404(db.session.get(Referral, referral_id), "No referral with this number")
     if not workflow.is_receiver(current_user, referral):
         abort(403)
     return referral
@@ -30,6 +30,7 @@ def _received(referral_id: int) -> Referral:
 @writes_database  # audited: the look is written to the log
 @role_required(*EDITORS)
 def referrals():
+    """The referrals sent to the editor's centres (every centre's, for an admin), by state, a page at a time."""
     group = request.args.get("status", "open")
     if group not in workflow.STATUS_GROUPS and group != "all":
         group = "open"
@@ -45,6 +46,7 @@ def referrals():
 @writes_database  # audited: the look is written to the log
 @role_required(*EDITORS)
 def referral(referral_id: int):
+    """One referral sent to the centre, with the buttons to accept, decline or complete it."""
     item = _received(referral_id)
     workflow.record_view(db.session, current_user, item, "centre")
     db.session.commit()

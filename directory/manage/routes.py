@@ -8,85 +8,29 @@ without JavaScript; with htmx, the "Add a row" buttons swap only their rows.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
-
 from sqlalchemy import select
 
-from .. import administration, i18n, publishing, referral_workflow
+from .. import administration, publishing, referral_workflow
 from ..admin.forms import PROBLEM_KIND_LABELS, ActionForm
 from ..extensions import db
 from ..models import Location, Organization, ProblemReport, Revision, Service
 from ..permissions import require_editor_of, role_required
-from ..templating import country_name, language_name, weekday_name
-from .forms import FIELD_LABELS, STATUS_LABELS, LocationForm, OrganizationForm, ProposeForm, ServiceForm
+from ..web import or_404, wants_fragment
+from . import EDITORS, bp
+from .forms import LocationForm, OrganizationForm, ProposeForm, ServiceForm
 
-bp = i18n.localized_blueprint("manage", __name__, "/manage")
-
-EDITORS = ("editor", "admin")
 # Form buttons that only steer the form; never carried back from the conflict page.
 CONTROL_FIELDS = {"csrf_token", "version", "save", "back_to_form"}
 
 
-def wants_fragment() -> bool:
-    """An htmx request for part of a page; a history restore needs the whole page."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 # ------------------------------------------------------------ presenting values
-
-
-def _term_labels() -> dict[str, str]:
-    if "manage_term_labels" not in g:
-        g.manage_term_labels = {
-            term.code: term.label(g.lang)
-            for code in (publishing.SERVICE_TYPES, publishing.TARGET_GROUPS)
-            for term in publishing.taxonomy_terms(db.session, code)
-        }
-    return g.manage_term_labels
-
-
-def present(field: str, value: Any) -> list[str]:
-    """A field's value as lines of text for the history and the conflict page
-    (the template escapes them); [] when empty."""
-    if value is None or value == "" or value == []:
-        return []
-    if isinstance(value, bool):
-        return [_("Yes") if value else _("No")]
-    if field in ("service_types", "target_groups"):
-        labels = _term_labels()
-        return [labels.get(code, code) for code in value]
-    if field == "languages":
-        return [language_name(code) for code in value]
-    if field == "country":
-        return [country_name(value)]
-    if field == "status":
-        return [str(STATUS_LABELS.get(value, value))]
-    if field == "hours":
-        lines = []
-        for row in value:
-            line = f"{weekday_name(row['day'])} {row.get('opens') or ''}–{row.get('closes') or ''}"
-            if row.get("holidays"):
-                line += " · " + _("also on public holidays")
-            lines.append(line)
-        return lines
-    if field == "phones":
-        return [row["number"] + (f" ({row['description']})" if row.get("description") else "") for row in value]
-    if field == "required_documents":
-        return [str(document) for document in value]
-    return str(value).splitlines()
-
-
-def field_label(field: str) -> str:
-    return str(FIELD_LABELS.get(field, field))
+# A field's label and how its values read come from the registry
+# (publishing.FIELDS): `field_label(entity_type, name)` and
+# `present(entity_type, name, value)` in the templates.
 
 
 def when(moment) -> str:
@@ -105,8 +49,8 @@ ACTION_LABELS = {
 @bp.context_processor
 def manage_helpers() -> dict:
     return {
-        "present": present,
-        "field_label": field_label,
+        "present": publishing.present,
+        "field_label": publishing.label_of,
         "when": when,
         "action_label": lambda action: ACTION_LABELS[action]() if action in ACTION_LABELS else action,
         "is_stale": publishing.is_stale,
@@ -154,7 +98,7 @@ def _row_request(form, template: str, context: dict):
         if request.form.get(f"add_{rows}"):
             form[rows].append_entry()
             if wants_fragment():
-                return render_block(template, rows, **context)
+                return render_template("manage/_rows.html", rows=form[rows], action=context["action"])
             return render_template(template, **context)
     return None
 
@@ -164,8 +108,8 @@ def _conflict(entity, org: Organization, form, conflict: publishing.EditConflict
     back to the form with their values, now based on the saved version."""
     yours = form.to_values()
     theirs = conflict.current
-    rows = [(name, yours.get(name), theirs.get(name)) for name in publishing.FIELDS[conflict.entity_type]
-            if name in yours]
+    rows = [(field, yours.get(name), theirs.get(name))
+            for name, field in publishing.FIELDS[conflict.entity_type].items() if name in yours]
     carried = [(key, value) for key, value in request.form.items(multi=True)
                if key not in CONTROL_FIELDS and not key.startswith("add_")]
     body = render_template(
@@ -208,6 +152,7 @@ def _edit(entity, org: Organization, form_class, template: str, action: str, **e
 @bp.get("/")
 @role_required(*EDITORS)
 def dashboard():
+    """The editor's start page: their centres, when each was last checked, open reports and waiting referrals."""
     organizations = publishing.editable_organizations(db.session, current_user)
     return render_template(
         "manage/dashboard.html",
@@ -220,6 +165,7 @@ def dashboard():
 @bp.get("/org/<org_id>")
 @role_required(*EDITORS)
 def organization(org_id: str):
+    """One organization for its editors: its details, open problem reports and the history of changes."""
     org = _organization(org_id)
     form = OrganizationForm(data=OrganizationForm.initial(publishing.current_values(org), org.version))
     return _organization_page(org, form)
@@ -265,6 +211,7 @@ def resolve_report(report_id: int):
 @bp.route("/org/<org_id>/edit", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit_organization(org_id: str):
+    """Edit the organization's name, description, e-mail and website."""
     org = _organization(org_id)
     return _edit(org, org, OrganizationForm, "manage/organization_form.html",
                  url_for("manage.edit_organization", org_id=org.id))
@@ -273,6 +220,7 @@ def edit_organization(org_id: str):
 @bp.post("/org/<org_id>/verify")
 @role_required(*EDITORS)
 def verify(org_id: str):
+    """Mark the organization, its locations and services as checked today ("still correct")."""
     org = _organization(org_id)
     publishing.verify(db.session, org, current_user)
     db.session.commit()
@@ -283,6 +231,7 @@ def verify(org_id: str):
 @bp.route("/locations/<location_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit_location(location_id: str):
+    """Edit one of the organization's locations: address, transport, accessibility."""
     location, org = _location(location_id)
     return _edit(location, org, LocationForm, "manage/location_form.html",
                  url_for("manage.edit_location", location_id=location.id))
@@ -291,6 +240,7 @@ def edit_location(location_id: str):
 @bp.route("/services/<service_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit_service(service_id: str):
+    """Edit one of the organization's services: what it offers, to whom, hours, phones, fees."""
     service, org = _service(service_id)
     return _edit(service, org, ServiceForm, "manage/service_form.html",
                  url_for("manage.edit_service", service_id=service.id))
@@ -299,6 +249,7 @@ def edit_service(service_id: str):
 @bp.route("/org/<org_id>/services/new", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def new_service(org_id: str):
+    """Add a service to the organization."""
     org = _organization(org_id)
     form = ServiceForm() if request.method == "POST" else ServiceForm(data={"status": "active"})
     template = "manage/service_form.html"
@@ -318,6 +269,7 @@ def new_service(org_id: str):
 @bp.post("/services/<service_id>/retire")
 @role_required(*EDITORS)
 def retire_service(service_id: str):
+    """Retire a service: residents no longer find it; its editors can make it active again."""
     service, org = _service(service_id)
     if publishing.retire_service(db.session, service, current_user) is None:
         flash(_("Nothing was changed."), "info")
@@ -330,6 +282,7 @@ def retire_service(service_id: str):
 @bp.route("/propose", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def propose_organization():
+    """Propose a new organization; it is public only once an administrator approves it."""
     form = ProposeForm()
     if form.validate_on_submit():
         org = publishing.propose_organization(db.session, form.to_values(), current_user)
@@ -342,16 +295,15 @@ def propose_organization():
 @bp.post("/revisions/<int:revision_id>/revert")
 @role_required("admin")
 def revert_revision(revision_id: int):
-    revision = db.session.get(Revision, revision_id)
-    if revision is None:
-        abort(404)
+    """Undo one change from an organization's history (administrators only)."""
+    revision = or_404(db.session.get(Revision, revision_id))
     org = db.session.get(Organization, revision.organization_id) if revision.organization_id else None
     try:
         publishing.revert(db.session, revision, current_user)
     except publishing.ChangedSince as changed:
         db.session.rollback()
         flash(_("This change cannot be undone: %(fields)s changed again since. Undo the later change first.",
-                fields=", ".join(field_label(name) for name in changed.fields)), "error")
+                fields=", ".join(publishing.label_of(revision.entity_type, name) for name in changed.fields)), "error")
     except ValueError:
         db.session.rollback()
         flash(_("This change cannot be undone: it was undone already, or its record no longer exists."), "error")

@@ -1,7 +1,7 @@
 """/<lang>/manage/referrals/stats: monthly referral figures for centre
 editors (their own centres) and admins (every centre), as a page with a
-chart and tables, and as CSV. Registers on the manage blueprint; imported by
-the application factory before the blueprint is registered."""
+chart and tables, and as CSV. Registers on the manage blueprint
+(directory/manage/__init__.py imports it)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .. import publishing, referral_stats
 from ..extensions import db
 from ..models import Organization
 from ..permissions import require_editor_of, role_required
-from .routes import EDITORS, bp
+from . import EDITORS, bp
 
 MONTH_CHOICES = (3, 6, 12, 24, 36)
 
@@ -53,6 +53,7 @@ def counted(ids: list[str] | None, months: int) -> tuple[referral_stats.Stats, d
 @bp.get("/referrals/stats", endpoint="referral_stats")
 @role_required(*EDITORS)
 def referral_stats_page():
+    """Monthly referral figures: a chart and tables, for one centre or all the user's centres."""
     months = requested_months()
     organizations, chosen, ids = requested_scope()
     stats = counted(ids, months)[0]
@@ -74,6 +75,7 @@ def referral_stats_page():
 @bp.get("/referrals/stats.csv")
 @role_required(*EDITORS)
 def referral_stats_csv():
+    """The same monthly referral figures as a CSV file for a spreadsheet."""
     months = requested_months()
     ids = requested_scope()[2]
     stats, today = counted(ids, months)

@@ -1,17 +1,17 @@
 """`/healthz`: for a load balancer or a monitor. 200 when the database
 answers, 503 when it does not; never cached."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-
-bp = Blueprint("ops", __name__)
+from . import bp
 
 
 @bp.get("/healthz")
 def health():
+    """Health check for a load balancer or monitor: 200 when the database answers, 503 when not."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:

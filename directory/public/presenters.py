@@ -10,9 +10,8 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ..opening_hours import OpenStatus, opening_status
-from ..facets import FacetIndex
-from ..search import SearchFilters, SearchPage, ServiceSummary
-from ..templating import country_name, format_distance, language_name
+from ..search import SearchPage, ServiceSummary
+from ..templating import country_name, format_distance, language_name, service_url
 
 
 @dataclass(frozen=True)
@@ -21,19 +20,21 @@ class Chip:
     url: str
 
 
-def search_chips(filters: SearchFilters, vocabulary: FacetIndex, locale: str) -> list[Chip]:
-    """One chip per active filter; its link is the same search without it."""
+def search_chips(result: SearchPage) -> list[Chip]:
+    """One chip per active filter; its link is the same search without it.
+    A vocabulary filter is labelled as the search's own facets label its
+    selected option (a filter nothing could match was dropped by the search)."""
+    filters = result.filters
+    selected = {
+        name: option for name, options in result.facets.items() for option in options if option.selected
+    }
     labels: list[tuple[str, str]] = []
     if filters.q:
         labels.append(("q", _("“%(words)s”", words=filters.q)))
-    if filters.place:
-        labels.append(("place", filters.place))
-    if filters.type:
-        labels.append(("type", vocabulary.types[filters.type].label(locale)))
-    if filters.group:
-        labels.append(("group", vocabulary.groups[filters.group].label(locale)))
-    if filters.language:
-        labels.append(("language", language_name(filters.language)))
+    for name in ("place", "type", "group", "language"):
+        if name in selected:
+            option = selected[name]
+            labels.append((name, language_name(option.value) if name == "language" else option.label))
     if filters.has_position:
         labels.append(("near", _("Near my location")))
     elif filters.near:
@@ -73,7 +74,7 @@ def map_markers(result: SearchPage) -> list[dict]:
         )
         marker["services"].append(
             {"name": summary.name, "centre": summary.centre_name,
-             "url": url_for("public.centre", slug=summary.centre_slug) + f"#service-{summary.id}"}
+             "url": service_url(summary)}
         )
     return list(markers.values())
 

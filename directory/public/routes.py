@@ -4,30 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_blocks
 
 from .. import i18n, listings, reports, search
 from ..extensions import db, limiter
-from . import presenters
+from ..web import or_404, wants_fragment
+from . import bp, presenters, root
 from .forms import ProblemReportForm
-
-root = Blueprint("root", __name__)
-bp = i18n.localized_blueprint("public", __name__)
 
 
 @root.get("/")
 def language_root():
+    """The bare address `/`: to the home page in the visitor's best language."""
     return redirect(url_for("public.home", lang_code=i18n.negotiated_language()))
-
-
-def wants_fragment() -> bool:
-    """An htmx request for part of a page; a history restore needs the whole page."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 @bp.get("/")
@@ -46,7 +37,7 @@ def home():
     context = dict(
         result=result,
         filters=result.filters,
-        chips=presenters.search_chips(result.filters, result.index, g.lang),
+        chips=presenters.search_chips(result),
         places=places,
         statuses=statuses,
         near_suggestions=suggestions,
@@ -90,6 +81,7 @@ def centres():
 
 @bp.get("/centres/<slug>")
 def centre(slug: str):
+    """The centre's public page: services, hours, contacts, and a form to report a problem."""
     return render_centre(published_centre(slug), ProblemReportForm())
 
 
@@ -108,10 +100,8 @@ def report_problem(slug: str):
 
 
 def published_centre(slug: str):
-    org = listings.get_centre(db.session, slug)
-    if org is None:
-        abort(404, "No centre with this address")
-    return org
+    """The published centre at this address; 404 for any other."""
+    return or_404(listings.get_centre(db.session, slug), "No centre with this address")
 
 
 def render_centre(org, report_form: ProblemReportForm) -> str:
@@ -131,7 +121,6 @@ def render_centre(org, report_form: ProblemReportForm) -> str:
 
 @bp.get("/sources/<file_name>")
 def source_document(file_name: str):
-    document = listings.get_source_document(db.session, file_name)
-    if document is None:
-        abort(404, "No source document with this name")
+    """A source document the listings were taken from: its title, publisher and full text."""
+    document = or_404(listings.get_source_document(db.session, file_name), "No source document with this name")
     return render_template("public/source.html", document=document)

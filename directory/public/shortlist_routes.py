@@ -11,11 +11,11 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user, user_logged_in
 
 from .. import shortlists
-from ..auth.routes import safe_next
 from ..contact_card import contact_card
 from ..extensions import db
 from ..models import Service
-from .routes import bp, wants_fragment
+from ..web import safe_next, wants_fragment
+from . import bp
 
 
 def current_shortlist() -> shortlists.Shortlist:
@@ -59,6 +59,7 @@ def _toggle_response(service_id: str, message: str | None = None):
 
 @bp.get("/shortlist/")
 def shortlist():
+    """The visitor's shortlist: contact cards to print on one page, and a link to share the list."""
     services = shortlists.load_services(db.session, shortlisted_ids())
     share_url = url_for("public.shortlist_shared", s=[service.id for service in services], _external=True)
     return render_template(
@@ -86,6 +87,7 @@ def _full_message() -> str:
 
 @bp.post("/shortlist/add")
 def shortlist_add():
+    """Add a service (or several) to the shortlist; with htmx, only the pressed button changes."""
     limit = current_app.config["SHORTLIST_LIMIT"]
     # More ids than a list holds are cut before any query: the list would be full.
     wanted = shortlists.requested_ids(request.form.getlist("service_id"), limit + 1)
@@ -110,6 +112,7 @@ def shortlist_add():
 
 @bp.post("/shortlist/remove")
 def shortlist_remove():
+    """Take a service off the shortlist; with htmx, only the pressed button changes."""
     service_id = request.form.get("service_id", "")
     current_shortlist().remove(service_id)
     db.session.commit()
@@ -121,6 +124,7 @@ def shortlist_remove():
 
 @bp.post("/shortlist/clear")
 def shortlist_clear():
+    """Empty the shortlist."""
     current_shortlist().clear()
     db.session.commit()
     flash(_("Your shortlist is empty now."), "info")

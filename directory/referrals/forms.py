@@ -6,7 +6,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..i18n import AUTONYMS
+from ..i18n import autonym, supported_languages
 from ..personal_data import contains_personal_code
 from ..models import REFERRAL_STATUSES
 from ..referral_workflow import (
@@ -44,7 +44,8 @@ class ReferralForm(DirectoryForm):
     client_language = SelectField(
         _l("The client's language"),
         description=_l("The client's slip is printed in this language."),
-        choices=[SelectChoice(code, name, render_kw={"lang": code}) for code, name in AUTONYMS.items()],
+        # The configured languages, each in its own name (asked per form).
+        choices=lambda: [SelectChoice(code, autonym(code), render_kw={"lang": code}) for code in supported_languages()],
         validators=[InputRequired()],
     )
     need = TextAreaField(

@@ -13,15 +13,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import i18n, referral_workflow as workflow
+from .. import referral_workflow as workflow
 from ..contact_card import contact_card
 from ..database import writes_database
 from ..extensions import db
 from ..models import Referral, Service
 from ..permissions import role_required
+from ..web import or_404
+from . import bp
 from .forms import ReferralForm, StatusForm
-
-bp = i18n.localized_blueprint("referrals", __name__, "/referrals")
 
 SENDERS = ("social_worker", "admin")
 
@@ -32,9 +32,7 @@ def _page_number() -> int:
 
 def _referral(referral_id: int) -> Referral:
     """A referral the signed-in sender (or an admin) may see; 404 / 403 otherwise."""
-    referral = db.session.get(Referral, referral_id)
-    if referral is None:
-        abort(404, "No referral with this number")
+    referral = or_404(db.session.get(Referral, referral_id), "No referral with this number")
     if not (workflow.is_sender(current_user, referral) or current_user.is_admin):
         abort(403)
     return referral
@@ -99,6 +97,7 @@ def new():
 @writes_database  # audited: the look is written to the log
 @role_required(*SENDERS)
 def referral(referral_id: int):
+    """One referral the social worker sent (any, for an admin): its state, the answer, a withdraw button."""
     item = _referral(referral_id)
     workflow.record_view(db.session, current_user, item, "sender")
     db.session.commit()
@@ -112,6 +111,7 @@ def referral(referral_id: int):
 @bp.post("/<int:referral_id>/withdraw")
 @role_required(*SENDERS)
 def withdraw(referral_id: int):
+    """Withdraw a referral that is still sent or accepted; the centre is told."""
     item = _referral(referral_id)
     form = StatusForm()
     if not form.validate_on_submit():

@@ -1,6 +1,6 @@
 """A live server on a free loopback port and Debian's headless Chromium,
-driven by Playwright. The server runs on the suite's database (SQLite, or
-PostgreSQL under scripts/with-postgres.sh), seeded with the starter data."""
+driven by Playwright. The server runs on a seeded copy of the test database (SQLite, or
+PostgreSQL under scripts/with-postgres.sh), one per module."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from conftest import clear_all_rows, make_app
+from conftest import close_apps_made, make_app
+from directory import facets
 from directory.extensions import db
-from directory.seeding import seed_starter_data
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,11 +33,19 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
-def live_server(database_uri):
-    app = make_app(database_uri, QUICK_EXIT_URL=NEUTRAL_PAGE)
-    with app.app_context():
-        clear_all_rows()
-        seed_starter_data(db.session)
+def live_database_uri(database_templates):
+    """The live server's database: a seeded copy shared by a module's tests
+    (they build on each other's accounts, as people do on one server)."""
+    uri = database_templates.copy(seeded=True)
+    yield uri
+    close_apps_made()
+    facets._cache.clear()
+    database_templates.drop(uri)
+
+
+@pytest.fixture(scope="module")
+def live_server(live_database_uri):
+    app = make_app(live_database_uri, QUICK_EXIT_URL=NEUTRAL_PAGE)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -13,6 +13,8 @@ from directory.models import Organization, Service, ShortlistItem, User
 
 from .conftest import axe_violations, describe
 
+pytestmark = pytest.mark.browser
+
 LANGUAGES = ["lv", "lt", "en", "ru"]
 PAGES = {
     "home": "/{lang}/",
@@ -60,10 +62,10 @@ def test_narrow_phone_screen_has_no_violations(browser, live_server):
 
 
 @pytest.fixture(scope="module")
-def referrals(live_server, database_uri):
+def referrals(live_server, live_database_uri):
     """A social worker with a saved shortlist, an editor of two centres and
     referrals to them in every state, over three months (for the statistics)."""
-    app = make_app(database_uri)
+    app = make_app(live_database_uri)
     make_user(app, "worker@example.lv", "social_worker")
     make_user(app, "editor@example.lv", "editor", organizations=["saskarsme", "vigante"])
     with app.test_request_context():  # the notifications' links need url_for

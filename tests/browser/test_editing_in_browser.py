@@ -12,10 +12,12 @@ from directory.models import Service
 
 from .conftest import axe_violations, describe
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
-def people(live_server, database_uri):
-    app = make_app(database_uri)
+def people(live_server, live_database_uri):
+    app = make_app(live_database_uri)
     make_user(app, "editor@example.lv", "editor", organizations=["saskarsme"])
     make_user(app, "admin@example.lv", "admin")
     with app.app_context():

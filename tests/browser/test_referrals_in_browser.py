@@ -11,13 +11,15 @@ from conftest import PASSWORD, make_app, make_user
 from directory.extensions import db
 from directory.models import Referral, Service
 
+pytestmark = pytest.mark.browser
+
 SERVICE_NAME = "Dienas centrs “Saskarsme”"
 ADDRESS = "Liepājas iela 4"
 
 
 @pytest.fixture(scope="module")
-def people(live_server, database_uri):
-    app = make_app(database_uri)
+def people(live_server, live_database_uri):
+    app = make_app(live_database_uri)
     make_user(app, "worker@example.lv", "social_worker")
     make_user(app, "nojs-worker@example.lv", "social_worker")
     make_user(app, "editor@example.lv", "editor", organizations=["saskarsme"])

@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from .conftest import NEUTRAL_PAGE
+
+pytestmark = pytest.mark.browser
 
 
 def result_names(page) -> list[str]:

@@ -14,29 +14,19 @@ from pathlib import Path, PurePosixPath
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.file import FileField, FileRequired
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import errors, exchange
 from ..extensions import db
 from ..permissions import role_required
-from .forms import AdminForm
-from .routes import _me, bp
+from ..web import signed_in_user, wants_fragment
+from . import bp
+from .forms import ImportForm
 
 ENDPOINT = "admin.import_data"
 # Room for the form's other parts (CSRF token, multipart boundaries).
 FORM_OVERHEAD_BYTES = 64 * 1024
-
-
-class ImportForm(AdminForm):
-    package = FileField(
-        _l("Data package"),
-        description=_l("A .zip of an HSDS 3.0 data package (datapackage.json and its CSV files), "
-                       "or the directory.json file of an export."),
-        validators=[FileRequired(_l("Choose a file to import."))],
-        render_kw={"accept": ".zip,.json,application/zip,application/json"},
-    )
 
 
 def upload_limit() -> int:
@@ -57,6 +47,7 @@ def limit_upload_size(endpoint, values):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
+    """A too-large upload: the import page says so; anywhere else, the usual 413 page."""
     if request.endpoint != ENDPOINT or not (current_user.is_authenticated and current_user.role == "admin"):
         return errors.render_error(error)
     message = _l("The file is larger than %(limit)s. Nothing was imported.",
@@ -70,10 +61,6 @@ def _shown_name(filename: str | None) -> str:
     return name[:100] or "upload"
 
 
-def _wants_fragment() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.method == "POST"
-
-
 def _render(form, report, upload_error=None, status=200):
     context = {
         "form": form,
@@ -85,7 +72,7 @@ def _render(form, report, upload_error=None, status=200):
             "rows": exchange.MAX_ROWS,
         },
     }
-    if _wants_fragment():
+    if wants_fragment() and request.method == "POST":
         # htmx swaps 2xx answers only: the result block says what went wrong.
         return render_block("admin/import.html", "result", **context), 200
     return render_template("admin/import.html", **context), status
@@ -94,6 +81,7 @@ def _render(form, report, upload_error=None, status=200):
 @bp.route("/import", methods=["GET", "POST"])
 @role_required("admin")
 def import_data():
+    """Upload an HSDS 3.0 data package and see what was imported, or why not."""
     form = ImportForm()
     report = None
     if request.method == "POST":
@@ -105,6 +93,6 @@ def import_data():
                 # told from its first bytes.
                 path = Path(folder) / "upload"
                 form.package.data.save(path)
-                report = exchange.import_package(db.session, path, user=_me(),
+                report = exchange.import_package(db.session, path, user=signed_in_user(),
                                                  name=_shown_name(form.package.data.filename))
     return _render(form, report)
