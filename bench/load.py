@@ -165,7 +165,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="a short run that checks the script works")
     args = parser.parse_args()
     if args.smoke:
-        args.services, args.users, args.seconds = 1000, 5, 4
+        args.services, args.users, args.seconds = 300, 4, 2
     logging.disable(logging.INFO)
 
     with tempfile.TemporaryDirectory() as folder:

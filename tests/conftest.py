@@ -4,23 +4,17 @@ is never used by the tests, so they cannot wipe a developer's database."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import itertools
+import inspect
 import os
-import shutil
-import sqlite3
 
 import pytest
 from bs4 import BeautifulSoup
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.pool import NullPool
 from werkzeug.security import generate_password_hash
 
+from databases import DatabaseTemplates
 from directory import create_app, facets
 from directory.extensions import db
-from directory.seeding import seed_starter_data
 
 
 def make_app(database_uri: str, **overrides):
@@ -49,90 +43,9 @@ def close_apps_made() -> None:
             db.engine.dispose()
 
 
-class DatabaseTemplates:
-    """Two databases made once per test process: one migrated and empty, one
-    also seeded with the starter data. Each test gets its own copy of one of
-    them (SQLite: a copy of the file; PostgreSQL: CREATE DATABASE … TEMPLATE),
-    so no test pays for migrating or seeding, and none sees another's rows."""
-
-    def __init__(self, workdir, postgres_url: str | None):
-        self.workdir = workdir
-        self.postgres_url = postgres_url
-        # Names carry the xdist worker, so that two workers never share one.
-        self.prefix = "t_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
-        self.copies = itertools.count(1)
-        self.admin = None
-        if postgres_url:
-            base = make_url(postgres_url)
-            self.base = base
-            self.admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        self.empty = self._new_database(f"{self.prefix}_empty", template=None)
-        self._migrate(self.empty)
-        self.seeded = self._new_database(f"{self.prefix}_seeded", template=self.empty)
-        self._seed(self.seeded)
-
-    # ------------------------------------------------------------ copies
-    def copy(self, seeded: bool) -> str:
-        return self._new_database(f"{self.prefix}_{next(self.copies)}", template=self.seeded if seeded else self.empty)
-
-    def drop(self, uri: str) -> None:
-        if self.admin is not None:
-            name = make_url(uri).database
-            with self.admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            path = uri.removeprefix("sqlite:///")
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path + suffix)
-
-    def close(self) -> None:
-        if self.admin is not None:
-            self.drop(self.seeded)
-            self.drop(self.empty)
-            self.admin.dispose()
-
-    # ------------------------------------------------------------ making
-    def _new_database(self, name: str, template: str | None) -> str:
-        if self.admin is not None:
-            with self.admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                source = f' TEMPLATE "{make_url(template).database}"' if template else ""
-                connection.execute(text(f'CREATE DATABASE "{name}"{source}'))
-            return self.base.set(database=name).render_as_string(hide_password=False)
-        path = self.workdir / f"{name}.sqlite"
-        if template:
-            shutil.copyfile(template.removeprefix("sqlite:///"), path)
-        return "sqlite:///" + str(path)
-
-    def _migrate(self, uri: str) -> None:
-        app = make_app(uri)
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        self._settle(uri)
-
-    def _seed(self, uri: str) -> None:
-        app = make_app(uri)
-        with app.app_context():
-            seed_starter_data(db.session)
-            db.session.commit()
-            db.session.remove()
-            db.engine.dispose()
-        self._settle(uri)
-
-    @staticmethod
-    def _settle(uri: str) -> None:
-        """SQLite: fold the write-ahead log into the file, so that a copy of
-        the file alone is the whole database."""
-        if uri.startswith("sqlite:///"):
-            with contextlib.closing(sqlite3.connect(uri.removeprefix("sqlite:///"))) as connection:
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 @pytest.fixture(scope="session")
 def database_templates(tmp_path_factory):
-    templates = DatabaseTemplates(tmp_path_factory.mktemp("db"), os.environ.get("TEST_DATABASE_URL"))
+    templates = DatabaseTemplates(tmp_path_factory.mktemp("db"), os.environ.get("TEST_DATABASE_URL"), make_app)
     yield templates
     templates.close()
 
@@ -141,12 +54,16 @@ def database_templates(tmp_path_factory):
 def database_uri(database_templates, request):
     """This test's own database: a seeded copy when the test asks for the
     starter data (seeded_app, client and what builds on them), else a
-    migrated, empty one."""
-    uri = database_templates.copy(seeded="seeded_app" in request.fixturenames)
+    migrated, empty one (see databases.py)."""
+    seeded = "seeded_app" in request.fixturenames
+    uri = database_templates.copy(seeded=seeded)
     yield uri
     close_apps_made()
     facets._cache.clear()  # search indexes of databases that are about to go
-    database_templates.drop(uri)
+    # A test that takes the URI itself may hand it to another process, whose
+    # writes no one sees: its copy is never reused.
+    takes_the_uri = "database_uri" in inspect.signature(request.function).parameters
+    database_templates.give_back(uri, seeded, reusable=not takes_the_uri)
 
 
 def clear_all_rows() -> None:
@@ -247,3 +164,22 @@ def accounts(seeded_app):
         "social_worker": make_user(seeded_app, "worker@example.lv", "social_worker"),
         "pending": make_user(seeded_app, "pending@example.lv", "editor", status="pending"),
     }
+
+
+# ------------------------------------------------------------- collection
+
+def pytest_collection_modifyitems(session, config, items):
+    """Every test has an id of its own. schemathesis names each API operation's
+    test by its function only under pytest 9.2 (which builds ids from
+    `originalname`), and pytest-xdist schedules by id: ten of eleven
+    operations would silently not run on two cores. Give each its operation."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and item.id.params is None:
+            item._id = item.parent.id.child(item.originalname).with_params(label)
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    duplicates = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if duplicates:
+        raise pytest.UsageError("tests that share an id (pytest-xdist would run only one): " + ", ".join(duplicates))

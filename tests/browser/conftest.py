@@ -40,7 +40,7 @@ def live_database_uri(database_templates):
     yield uri
     close_apps_made()
     facets._cache.clear()
-    database_templates.drop(uri)
+    database_templates.give_back(uri, seeded=True, reusable=False)
 
 
 @pytest.fixture(scope="module")
