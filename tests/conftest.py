@@ -10,6 +10,7 @@ import os
 
 import pytest
 from bs4 import BeautifulSoup
+from jinja2 import BytecodeCache
 from werkzeug.security import generate_password_hash
 
 from databases import DatabaseTemplates
@@ -25,8 +26,29 @@ def make_app(database_uri: str, **overrides):
     }
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     _apps_made.append(app)
     return app
+
+
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per test process, not once per app: each test
+    builds its own app, and compiling the pages it renders cost about as much
+    as the test itself. Jinja checks each template's source against what was
+    compiled, so an edited template is compiled again."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 # Apps made during the current test: their connections are closed before the
