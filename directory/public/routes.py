@@ -115,7 +115,6 @@ def render_centre(org, report_form: ProblemReportForm) -> str:
             org.last_verified, date.today(), current_app.config["STALE_AFTER_DAYS"]
         ),
         report_form=report_form,
-        weekly_hours=listings.weekly_hours,
     )
 
 
