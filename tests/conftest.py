@@ -51,6 +51,29 @@ class CompiledTemplates(BytecodeCache):
 COMPILED_TEMPLATES = CompiledTemplates()
 
 
+def _build_url_rules_once() -> None:
+    """Every test builds its own app, and Werkzeug generates and compiles the
+    URL-building code of each of its ~80 rules anew: 40 ms an app, a fifth of
+    the suite's time outside the browser. The code depends only on the rule's
+    parts and defaults (converters are looked up on the rule when a URL is
+    built), so the same rule in the next app reuses it."""
+    from werkzeug.routing.rules import Rule
+
+    build_code = Rule._compile_builder
+    compiled: dict = {}
+
+    def compile_builder_once(self, append_unknown: bool = True):
+        key = (tuple(self._trace), tuple(sorted((self.defaults or {}).items(), key=repr)), append_unknown)
+        if key not in compiled:
+            compiled[key] = build_code(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = compile_builder_once
+
+
+_build_url_rules_once()
+
+
 # Apps made during the current test: their connections are closed before the
 # test's database is dropped (a connection left to the garbage collector
 # warns, and on PostgreSQL would hold the database open).
