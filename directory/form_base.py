@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, FormField, StringField, TextAreaField
+from wtforms import Field, FieldList, FormField, HiddenField, StringField, TextAreaField
 
+# Messages every form shares.
+REQUIRED = _l("This field is required.")
+VALID_EMAIL = _l("Enter a valid e-mail address, such as name@example.lv.")
 LINE_BREAK_MESSAGE = _l("Write this on one line, without line breaks.")
 LINE_BREAKS = ("\r", "\n", "\u2028", "\u2029", "\x85")
 
@@ -45,3 +48,10 @@ class DirectoryForm(FlaskForm):
         valid = super().validate(extra_validators)
         # After the field validators, which reset each field's errors.
         return refuse_line_breaks(self) and valid
+
+
+class ActionForm(DirectoryForm):
+    """A button that changes something (admin and centre pages alike): the
+    CSRF token, and the page to go back to."""
+
+    next = HiddenField()

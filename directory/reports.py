@@ -3,13 +3,25 @@ the administrators through the e-mail outbox."""
 
 from __future__ import annotations
 
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .mail import public_url, queue_email
 from .models import Organization, ProblemReport, User, organization_editor
+
+# What staff pages call a report's kind and status.
+PROBLEM_KIND_LABELS = {
+    "address": _l("Wrong address"),
+    "closed": _l("The centre has closed"),
+    "hours": _l("Wrong opening hours"),
+    "other": _l("Something else"),
+}
+REPORT_STATUS_LABELS = {
+    "open": _l("Open"),
+    "resolved": _l("Resolved"),
+}
 
 
 def file_report(session: Session, organization: Organization, kind: str, comment: str) -> ProblemReport:

@@ -206,6 +206,22 @@ def test_only_a_package_imports_its_own_view_modules():
     assert [(module, target) for module, target in imports if target.rpartition(".")[0] != module] == []
 
 
+BLUEPRINTS = ("public", "auth", "manage", "referrals", "admin", "ops", "api")
+
+
+def test_no_blueprint_imports_another():
+    """An audience's pages lean on shared modules, never on another
+    audience's: importing the centre pages must not load the admin's."""
+    crossings = []
+    for module, targets in import_graph().items():
+        home = module.split(".")[1] if module.count(".") >= 1 else None
+        for target in targets:
+            other = target.split(".")[1] if target.count(".") >= 1 else None
+            if home in BLUEPRINTS and other in BLUEPRINTS and other != home:
+                crossings.append((module, target))
+    assert crossings == []
+
+
 def test_shared_view_helpers_are_defined_only_in_web():
     definitions: dict[str, list[str]] = {}
     for module, path in MODULES.items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from ..form_base import DirectoryForm
-from wtforms import HiddenField, SelectField, StringField
+from ..form_base import REQUIRED, DirectoryForm
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
@@ -15,7 +15,6 @@ from ..i18n import supported_languages
 from ..models import ROLES
 from ..templating import language_name
 
-REQUIRED = _l("This field is required.")
 CHOOSE = _l("Choose one of the listed options.")
 
 ROLE_LABELS = {
@@ -31,16 +30,6 @@ STATUS_LABELS = {
 ORGANIZATION_STATUS_LABELS = {
     "pending": _l("Waiting for review"),
     "published": _l("Published"),
-}
-PROBLEM_KIND_LABELS = {
-    "address": _l("Wrong address"),
-    "closed": _l("The centre has closed"),
-    "hours": _l("Wrong opening hours"),
-    "other": _l("Something else"),
-}
-REPORT_STATUS_LABELS = {
-    "open": _l("Open"),
-    "resolved": _l("Resolved"),
 }
 VOCABULARY_LABELS = {
     "service-type": _l("Types of service"),
@@ -61,13 +50,6 @@ class AdminForm(DirectoryForm):
         def render_field(self, field, render_kw):
             render_kw = {key: (False if value is None else value) for key, value in render_kw.items()}
             return super().render_field(field, render_kw)
-
-
-class ActionForm(AdminForm):
-    """A button that changes something: the CSRF token, and the page to go
-    back to."""
-
-    next = HiddenField()
 
 
 class RoleForm(AdminForm):

@@ -14,12 +14,14 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from .. import administration, i18n
+from ..form_base import ActionForm
+from ..reports import PROBLEM_KIND_LABELS, REPORT_STATUS_LABELS
 from ..extensions import db
 from ..mail import public_url
 from ..permissions import role_required
 from ..web import or_404, safe_next, signed_in_user
 from . import bp, forms
-from .forms import ActionForm, AuditFilterForm, LinkOrganizationForm, NewTermForm, RoleForm, TermForm
+from .forms import AuditFilterForm, LinkOrganizationForm, NewTermForm, RoleForm, TermForm
 
 
 @bp.context_processor
@@ -28,8 +30,8 @@ def admin_context() -> dict:
         "role_labels": forms.ROLE_LABELS,
         "status_labels": forms.STATUS_LABELS,
         "organization_status_labels": forms.ORGANIZATION_STATUS_LABELS,
-        "problem_kind_labels": forms.PROBLEM_KIND_LABELS,
-        "report_status_labels": forms.REPORT_STATUS_LABELS,
+        "problem_kind_labels": PROBLEM_KIND_LABELS,
+        "report_status_labels": REPORT_STATUS_LABELS,
         "vocabulary_labels": forms.VOCABULARY_LABELS,
         "format_datetime": format_datetime,
         "iso_datetime": _iso_datetime,

@@ -1,14 +1,12 @@
 """Account forms. Every message is in our catalogues, WTForms' own included."""
 
 from flask_babel import lazy_gettext as _l
-from ..form_base import DirectoryForm
+from ..form_base import REQUIRED, VALID_EMAIL, DirectoryForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from ..accounts import MIN_PASSWORD_LENGTH
 
-REQUIRED = _l("This field is required.")
-VALID_EMAIL = _l("Enter a valid e-mail address, such as name@example.lv.")
 
 
 class LoginForm(DirectoryForm):

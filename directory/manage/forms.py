@@ -36,7 +36,7 @@ from wtforms.validators import URL, Email, InputRequired, Length, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import publishing
-from ..auth.forms import REQUIRED, VALID_EMAIL
+from ..form_base import REQUIRED, VALID_EMAIL
 from ..form_base import DirectoryForm
 from ..models import WEEKDAYS
 from ..templating import weekday_name

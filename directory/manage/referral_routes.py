@@ -14,7 +14,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Referral
 from ..permissions import role_required
-from ..referrals.forms import StatusForm
+from ..referral_forms import StatusForm
 from ..web import or_404
 from . import EDITORS, bp
 

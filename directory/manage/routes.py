@@ -15,7 +15,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import administration, publishing, referral_workflow
-from ..admin.forms import PROBLEM_KIND_LABELS, ActionForm
+from ..form_base import ActionForm
+from ..reports import PROBLEM_KIND_LABELS
 from ..extensions import db
 from ..models import Location, Organization, ProblemReport, Revision, Service
 from ..permissions import require_editor_of, role_required

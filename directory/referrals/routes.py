@@ -21,7 +21,7 @@ from ..models import Referral, Service
 from ..permissions import role_required
 from ..web import or_404
 from . import bp
-from .forms import ReferralForm, StatusForm
+from ..referral_forms import ReferralForm, StatusForm
 
 SENDERS = ("social_worker", "admin")
 

@@ -1,15 +1,15 @@
 """Forms of the referral flow: sending one, and moving one on."""
 
 from flask_babel import lazy_gettext as _l
-from ..form_base import DirectoryForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..i18n import autonym, supported_languages
-from ..personal_data import contains_personal_code
-from ..models import REFERRAL_STATUSES
-from ..referral_workflow import (
+from .form_base import DirectoryForm
+from .i18n import autonym, supported_languages
+from .personal_data import contains_personal_code
+from .models import REFERRAL_STATUSES
+from .referral_workflow import (
     CLIENT_CONTACT_MAX,
     CLIENT_NAME_MAX,
     DECLINE_REASON_LABELS,
