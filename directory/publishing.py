@@ -276,6 +276,11 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == ()
 
 
+def _plain_lines(value: Any) -> list[str]:
+    """A value with no kind of its own: each item of a list, or each line of a text."""
+    return [str(item) for item in value] if isinstance(value, list) else str(value).splitlines()
+
+
 @dataclass(frozen=True)
 class Field:
     """One editable field: how to read it (a JSON-able value), clean a new
@@ -330,9 +335,7 @@ class Field:
         if self.kind == PHONES:
             return [row["number"] + (f" ({row['description']})" if row.get("description") else "")
                     for row in value]
-        if isinstance(value, list):
-            return [str(item) for item in value]
-        return str(value).splitlines()
+        return _plain_lines(value)
 
     def public_value(self, entity: Any) -> Any:
         """What the centre page shows of `entity`'s field."""
@@ -607,9 +610,7 @@ def present(entity_type: str, name: str, value: Any) -> list[str]:
     field = field_of(entity_type, name)
     if field is not None:
         return field.present(value)
-    if _is_empty(value):
-        return []
-    return [str(item) for item in value] if isinstance(value, list) else str(value).splitlines()
+    return [] if _is_empty(value) else _plain_lines(value)
 
 
 def entity_type(entity: Any) -> str:

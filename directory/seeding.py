@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import geocoding
+from .i18n import default_language, supported_languages
 from .models import (
     Address,
     Contact,
@@ -104,8 +104,8 @@ def _upsert(session: Session, model: type, id_: str, **values: Any):
 
 def _label_languages() -> list[str]:
     """The app's LANGUAGES, the default one first."""
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return [default, *(code for code in current_app.config["LANGUAGES"] if code != default)]
+    default = default_language()
+    return [default, *(code for code in supported_languages() if code != default)]
 
 
 def _seed_taxonomies(

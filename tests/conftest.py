@@ -121,11 +121,7 @@ def clear_all_rows() -> None:
 def app(database_uri):
     """An application on this test's own database (empty, or seeded when
     the test uses seeded_app)."""
-    app = make_app(database_uri)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return make_app(database_uri)  # closed with the database (close_apps_made)
 
 
 @pytest.fixture

@@ -61,10 +61,7 @@ class DatabaseTemplates:
     def copy(self, seeded: bool) -> str:
         if self.admin is not None and seeded in self.spare:
             return self.spare.pop(seeded)
-        uri = self._new_database(f"{self.prefix}_{next(self.numbers)}", template=self.seeded if seeded else self.empty)
-        if self.admin is not None:
-            self.written.discard(make_url(uri).database)
-        return uri
+        return self._new_database(f"{self.prefix}_{next(self.numbers)}", template=self.seeded if seeded else self.empty)
 
     def give_back(self, uri: str, seeded: bool, reusable: bool) -> None:
         """The test is over. A PostgreSQL copy nothing wrote to serves the
