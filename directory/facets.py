@@ -224,7 +224,8 @@ def build_facet_index(
 
     types, groups = _load_terms(session)
     term_members: dict[str, list[int]] = defaultdict(list)
-    for service_id, term_id in session.execute(select(service_taxonomy_term)):
+    links = select(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
+    for service_id, term_id in session.execute(links):
         if service_id in position:
             term_members[term_id].append(position[service_id])
 

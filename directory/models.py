@@ -121,6 +121,7 @@ class Organization(Sourced, db.Model):
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"
     )
+    urls: Mapped[list[Url]] = relationship(back_populates="organization", cascade="all, delete-orphan")
 
 
 service_taxonomy_term = Table(
@@ -133,6 +134,12 @@ service_taxonomy_term = Table(
         ForeignKey("taxonomy_term.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # HSDS attribute fields of the link. `id` is the publisher's attribute id
+    # when an import gave one; None: derived from the pair (directory/hsds/mapping.py).
+    Column("id", ID, index=True, unique=True),
+    Column("link_type", String(200)),
+    Column("value", Text),
+    Column("label", String(300)),
 )
 
 
@@ -188,9 +195,16 @@ class Service(Sourced, db.Model):
     required_documents: Mapped[list[RequiredDocument]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="RequiredDocument.position"
     )
+    urls: Mapped[list[Url]] = relationship(back_populates="service", cascade="all, delete-orphan")
+    capacities: Mapped[list[ServiceCapacity]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
+    service_areas: Mapped[list[ServiceArea]] = relationship(
+        back_populates="service", cascade="all, delete-orphan"
+    )
 
     def terms_of(self, taxonomy_code: str) -> list[TaxonomyTerm]:
-        return [t for t in self.taxonomy_terms if t.taxonomy.code == taxonomy_code]
+        return [t for t in self.taxonomy_terms if t.taxonomy is not None and t.taxonomy.code == taxonomy_code]
 
     @property
     def service_types(self) -> list[TaxonomyTerm]:
@@ -205,11 +219,14 @@ class Location(Sourced, db.Model):
     __tablename__ = "location"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(
+    # HSDS lets a location stand without an organization (a shared venue).
+    organization_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
     )
     location_type: Mapped[str] = mapped_column(String(20), default="physical")
     name: Mapped[str | None] = mapped_column(String(300))
+    alternate_name: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     transportation: Mapped[str | None] = mapped_column(Text)
     latitude: Mapped[float | None] = mapped_column(Float)
@@ -226,7 +243,7 @@ class Location(Sourced, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    organization: Mapped[Organization] = relationship(back_populates="locations")
+    organization: Mapped[Organization | None] = relationship(back_populates="locations")
     addresses: Mapped[list[Address]] = relationship(
         back_populates="location", cascade="all, delete-orphan"
     )
@@ -243,6 +260,9 @@ class Location(Sourced, db.Model):
         back_populates="location", cascade="all, delete-orphan"
     )
     accessibility: Mapped[list[Accessibility]] = relationship(
+        back_populates="location", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
         back_populates="location", cascade="all, delete-orphan"
     )
 
@@ -289,6 +309,18 @@ class ServiceAtLocation(db.Model):
 
     service: Mapped[Service] = relationship(back_populates="service_at_locations")
     location: Mapped[Location] = relationship(back_populates="service_at_locations")
+    phones: Mapped[list[Phone]] = relationship(
+        back_populates="service_at_location", cascade="all, delete-orphan"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="service_at_location", cascade="all, delete-orphan"
+    )
+    schedules: Mapped[list[Schedule]] = relationship(
+        back_populates="service_at_location", cascade="all, delete-orphan"
+    )
+    service_areas: Mapped[list[ServiceArea]] = relationship(
+        back_populates="service_at_location", cascade="all, delete-orphan"
+    )
 
 
 class Contact(Sourced, db.Model):
@@ -303,6 +335,12 @@ class Contact(Sourced, db.Model):
     service_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
     )
+    location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service_at_location.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(200))
     department: Mapped[str | None] = mapped_column(String(200))
@@ -310,6 +348,9 @@ class Contact(Sourced, db.Model):
 
     organization: Mapped[Organization | None] = relationship(back_populates="contacts")
     service: Mapped[Service | None] = relationship(back_populates="contacts")
+    location: Mapped[Location | None] = relationship(back_populates="contacts")
+    service_at_location: Mapped[ServiceAtLocation | None] = relationship(back_populates="contacts")
+    phones: Mapped[list[Phone]] = relationship(back_populates="contact", cascade="all, delete-orphan")
 
 
 class Phone(Sourced, db.Model):
@@ -325,6 +366,12 @@ class Phone(Sourced, db.Model):
     service_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("service.id", ondelete="CASCADE"), index=True
     )
+    contact_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service_at_location.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str] = mapped_column(String(50))
     extension: Mapped[int | None] = mapped_column(Integer)
     type: Mapped[str | None] = mapped_column(String(20))  # voice, fax, cell, sms…
@@ -333,10 +380,17 @@ class Phone(Sourced, db.Model):
     organization: Mapped[Organization | None] = relationship(back_populates="phones")
     location: Mapped[Location | None] = relationship(back_populates="phones")
     service: Mapped[Service | None] = relationship(back_populates="phones")
+    contact: Mapped[Contact | None] = relationship(back_populates="phones")
+    service_at_location: Mapped[ServiceAtLocation | None] = relationship(back_populates="phones")
+    languages: Mapped[list[Language]] = relationship(back_populates="phone", cascade="all, delete-orphan")
 
 
 class Schedule(Sourced, db.Model):
-    """One opening interval on one weekday (HSDS: freq=WEEKLY, byday=MO…)."""
+    """When a service or location is open: an iCalendar recurrence rule (HSDS
+    schedule). What the dashboard writes is one interval on one weekday
+    (freq=WEEKLY, byday=MO); imported rules keep every part they state
+    (weekday lists, interval, until, count, monthly days…), and a rule
+    without days is only its description."""
 
     __tablename__ = "schedule"
 
@@ -347,18 +401,37 @@ class Schedule(Sourced, db.Model):
     location_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
     )
-    freq: Mapped[str] = mapped_column(String(10), default="WEEKLY")
-    byday: Mapped[str] = mapped_column(String(2))
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service_at_location.id", ondelete="CASCADE"), index=True
+    )
+    freq: Mapped[str | None] = mapped_column(String(10), default="WEEKLY")
+    # Comma-separated RRULE weekdays, each with an optional ordinal: "MO,TU", "1MO", "-1FR".
+    byday: Mapped[str | None] = mapped_column(String(100))
+    interval: Mapped[int | None] = mapped_column(Integer)
+    bymonthday: Mapped[str | None] = mapped_column(String(200))
+    byweekno: Mapped[str | None] = mapped_column(String(200))
+    byyearday: Mapped[str | None] = mapped_column(String(200))
+    wkst: Mapped[str | None] = mapped_column(String(2))
+    dtstart: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    count: Mapped[int | None] = mapped_column(Integer)
     opens_at: Mapped[time | None] = mapped_column(Time)
     closes_at: Mapped[time | None] = mapped_column(Time)
+    # HSDS `timezone`: the UTC offset in hours the times are given in; None:
+    # local time of the place (Europe/Riga, Europe/Vilnius).
+    timezone: Mapped[float | None] = mapped_column(Float)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    schedule_link: Mapped[str | None] = mapped_column(String(500))
+    attending_type: Mapped[str | None] = mapped_column(String(200))
     # Whether the centre opens on public holidays falling on this weekday.
     open_on_public_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
 
     service: Mapped[Service | None] = relationship(back_populates="schedules")
     location: Mapped[Location | None] = relationship(back_populates="schedules")
+    service_at_location: Mapped[ServiceAtLocation | None] = relationship(back_populates="schedules")
 
 
 class Language(db.Model):
@@ -373,12 +446,18 @@ class Language(db.Model):
     location_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("location.id", ondelete="CASCADE"), index=True
     )
-    code: Mapped[str] = mapped_column(String(8))
+    phone_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("phone.id", ondelete="CASCADE"), index=True
+    )
+    # ISO 639-1 where the language has one (`lav` and "Latvian" read as lv),
+    # else ISO 639-3; None: only a name was given that no code is known for.
+    code: Mapped[str | None] = mapped_column(String(8))
     name: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
 
     service: Mapped[Service | None] = relationship(back_populates="languages")
     location: Mapped[Location | None] = relationship(back_populates="languages")
+    phone: Mapped[Phone | None] = relationship(back_populates="languages")
 
 
 class Accessibility(db.Model):
@@ -393,6 +472,74 @@ class Accessibility(db.Model):
     url: Mapped[str | None] = mapped_column(String(500))
 
     location: Mapped[Location] = relationship(back_populates="accessibility")
+
+
+class Url(db.Model):
+    """A further web address of an organization or service (HSDS 3.1 url:
+    organization.additional_websites, service.additional_urls)."""
+
+    __tablename__ = "url"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[str | None] = mapped_column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(500))
+
+    organization: Mapped[Organization | None] = relationship(back_populates="urls")
+    service: Mapped[Service | None] = relationship(back_populates="urls")
+
+
+class Unit(db.Model):
+    """What a capacity is counted in: beds, places, hours (HSDS 3.1 unit)."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    scheme: Mapped[str | None] = mapped_column(String(200))
+    identifier: Mapped[str | None] = mapped_column(String(200))
+    uri: Mapped[str | None] = mapped_column(String(500))
+
+
+class ServiceCapacity(db.Model):
+    """How many of a unit a service has free now (HSDS 3.1 service_capacity)."""
+
+    __tablename__ = "service_capacity"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[str] = mapped_column(ID, ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    available: Mapped[float] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    service: Mapped[Service] = relationship(back_populates="capacities")
+    unit: Mapped[Unit] = relationship()
+
+
+class ServiceArea(db.Model):
+    """Where a service (or a service at one location) serves people (HSDS
+    service_area): a named area, a description, or an extent."""
+
+    __tablename__ = "service_area"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str | None] = mapped_column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("service_at_location.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    extent: Mapped[str | None] = mapped_column(Text)
+    extent_type: Mapped[str | None] = mapped_column(String(40))
+    uri: Mapped[str | None] = mapped_column(String(500))
+
+    service: Mapped[Service | None] = relationship(back_populates="service_areas")
+    service_at_location: Mapped[ServiceAtLocation | None] = relationship(back_populates="service_areas")
 
 
 class GeocodeCache(db.Model):
@@ -434,11 +581,18 @@ class TaxonomyTerm(db.Model):
     __table_args__ = (UniqueConstraint("taxonomy_id", "code"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    taxonomy_id: Mapped[str] = mapped_column(
+    # HSDS lets a term stand without a taxonomy record (then `taxonomy_name`
+    # may name its vocabulary in words).
+    taxonomy_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("taxonomy.id", ondelete="CASCADE"), index=True
     )
-    code: Mapped[str] = mapped_column(String(60))  # stable key used in URLs
-    name: Mapped[str] = mapped_column(String(300))  # the Latvian name
+    taxonomy_name: Mapped[str | None] = mapped_column(String(300))
+    # The key used in URLs. Free text in HSDS ("BD-1800.2000", "Emergency
+    # Food"); the directory's own terms use lowercase-hyphen codes.
+    code: Mapped[str] = mapped_column(String(250))
+    name: Mapped[str] = mapped_column(String(300))  # in `language`
+    # The language of `name`; None: the directory's default language (lv).
+    language: Mapped[str | None] = mapped_column(String(8))
     description: Mapped[str] = mapped_column(Text, default="")
     parent_id: Mapped[str | None] = mapped_column(ID, ForeignKey("taxonomy_term.id"))
     term_uri: Mapped[str | None] = mapped_column(String(500))
@@ -446,7 +600,7 @@ class TaxonomyTerm(db.Model):
     lt_catalogue_code: Mapped[str | None] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer, default=0)
 
-    taxonomy: Mapped[Taxonomy] = relationship(back_populates="terms")
+    taxonomy: Mapped[Taxonomy | None] = relationship(back_populates="terms")
     labels: Mapped[list[TaxonomyTermLabel]] = relationship(
         back_populates="term", cascade="all, delete-orphan"
     )
