@@ -17,7 +17,9 @@ from . import sign_ins
 from .accounts import MIN_PASSWORD_LENGTH, create_admin, find_user
 from .audit import record
 from .database import vacuum_after_purge
-from .exchange import export_package, format_problem, import_package
+from .hsds.export import export_package
+from .hsds.importer import import_package
+from .hsds.report import format_problem
 from .extensions import db
 from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service

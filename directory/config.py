@@ -122,7 +122,7 @@ HSTS_SECONDS = 0
 
 # Bounded input. A request body over MAX_CONTENT_LENGTH is refused (413)
 # before it is read; the admin import upload has its own, larger limit
-# (directory/exchange.py, MAX_UPLOAD_BYTES).
+# (directory/hsds/report.py, MAX_UPLOAD_BYTES).
 MAX_CONTENT_LENGTH = 1024 * 1024
 
 # SQLite as a server database (directory/database.py). Every SQLite connection

@@ -189,7 +189,7 @@ def locate_changed_addresses(session: Session, addresses: Iterable[Address],
     located (its `geocoded_query`); returns the locations asked about.
 
     Called by whatever saves an address, where it saves it: the manage forms
-    (publishing.apply_changes), the import (exchange) and the seed. Nothing
+    (publishing.apply_changes), the import (directory/hsds/importer.py) and the seed. Nothing
     happens behind a caller's back: a plain commit does not geocode. Outside
     an application, or with GEOCODE_ON_SAVE off, nothing is located (the
     `flask geocode` command fills the gaps later)."""

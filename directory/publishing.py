@@ -238,7 +238,7 @@ def _documents(value: Any) -> list[str]:
 # templates/_fields.html that draws it). The edit forms
 # (directory/manage/forms.py), the history, the conflict page and the centre
 # page all read it; adding a field to a record is the model, a migration and
-# one entry below (and the HSDS mapping of directory/exchange.py).
+# one entry below (and the HSDS mapping of directory/hsds/mapping.py).
 
 # Kinds of field: how a value is typed in, checked and shown.
 TEXT = "text"  # one line

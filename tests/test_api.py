@@ -1,5 +1,5 @@
-"""The HSDS 3.0 JSON API under /api/: every answer checked against Open
-Referral's own schemas (directory/hsds_schema), search and filters equal to
+"""The HSDS 3.1 JSON API under /api/: every answer checked against Open
+Referral's own schemas (directory/hsds/schema), search and filters equal to
 the website's, paging, errors as JSON, CORS, and schemathesis against the
 API's OpenAPI document."""
 
@@ -30,7 +30,7 @@ from sqlalchemy import event, select
 
 from conftest import make_app, soup
 from directory.extensions import db
-from directory.hsds import MAX_PER_PAGE
+from directory.hsds.queries import MAX_PER_PAGE
 from directory.models import (
     Accessibility,
     Address,
@@ -48,7 +48,7 @@ from directory.models import (
 )
 from directory.textnorm import sort_key
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "directory" / "hsds_schema"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "directory" / "hsds" / "schema"
 # Where Open Referral publishes these files; the relative $refs resolve against it.
 BASE = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
 
@@ -58,7 +58,7 @@ BASE = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/
 
 @pytest.fixture(scope="module")
 def hsds():
-    """validate(instance, "service.json") against the official HSDS 3.0
+    """validate(instance, "service.json") against the official HSDS 3.1
     schemas, formats (uuid, email, date) checked too."""
     resources = []
     for path in [*SCHEMA_DIR.glob("*.json"), *SCHEMA_DIR.glob("compiled/*.json")]:
@@ -157,7 +157,7 @@ def website_names(client, query: str) -> list[str]:
 
 def test_api_root_gives_versions_and_links(client):
     info = get_json(client, "/api/")
-    assert info["version"] == "3.0"
+    assert info["version"] == "3.1"
     assert info["api_version"]
     assert info["openapi_url"] == "http://localhost/api/openapi.json"
     for name in ("services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms"):

@@ -1,6 +1,6 @@
 """Open Referral HSDS 3.0 data packages: export, import, the admin upload page.
 
-The functions of directory/exchange.py are tested without a request; the
+The functions of directory/hsds/ are tested without a request; the
 CLI commands and the admin page only call them. Every bad input must leave
 the database exactly as it was, with a report naming file, row and field."""
 
@@ -22,7 +22,10 @@ from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from conftest import clear_all_rows, csrf_token, login, soup
-from directory import exchange, geocoding
+from directory import geocoding
+from directory.hsds import export as hsds_export
+from directory.hsds import importer, mapping, reader, validator
+from directory.hsds import report as hsds_report
 from directory.extensions import db
 from directory.models import (
     Accessibility,
@@ -40,7 +43,7 @@ from directory.models import (
     TaxonomyTerm,
 )
 
-HSDS_DIR = Path(exchange.__file__).resolve().parent / "hsds_schema"
+HSDS_DIR = mapping.HSDS_DIR
 OFFICIAL = json.loads((HSDS_DIR / "datapackage.json").read_text(encoding="utf-8"))
 OFFICIAL_BY_NAME = {r["name"]: r for r in OFFICIAL["resources"]}
 HSDS_TABLES = ["organization", "service", "location", "address", "service_at_location", "phone", "contact",
@@ -155,7 +158,7 @@ def enrich() -> None:
 
 def export(app, folder: Path) -> Path:
     with app.app_context():
-        exchange.export_package(db.session, folder)
+        hsds_export.export_package(db.session, folder)
         db.session.rollback()
     return folder
 
@@ -201,7 +204,7 @@ def en(message) -> str:
         return str(message)
 
 
-def where(report: exchange.Report) -> set[tuple]:
+def where(report: hsds_report.Report) -> set[tuple]:
     return {(p.file, p.row, p.field) for p in report.problems}
 
 
@@ -286,7 +289,7 @@ def test_export_maps_the_directorys_fields_honestly(enriched_app, package):
     bauska_json = next(row for row in json_tables["address"] if row["id"] == ids["bauska"])
     assert bauska_json["postal_code"] == ""  # required by HSDS, not stated by the source
     for name in json_tables:
-        _header, csv_rows = read_csv(package / exchange.tables()[name].path)
+        _header, csv_rows = read_csv(package / mapping.tables()[name].path)
         assert len(csv_rows) == len(json_tables[name]), name
 
 
@@ -317,7 +320,7 @@ def test_exported_rows_validate_against_the_hsds_json_schemas(package):
         for csv_row, json_row in zip(csv_rows, json_tables[name]):
             for column, value in csv_row.items():
                 expected = json_row.get(column, "")
-                assert value == (expected if isinstance(expected, str) else exchange._text_value(expected)), (
+                assert value == (expected if isinstance(expected, str) else hsds_export._text_value(expected)), (
                     name, column)
 
 
@@ -355,7 +358,7 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_data_back(enri
             path = tmp_path / "json.zip"
             with zipfile.ZipFile(path, "w") as archive:
                 archive.write(package / "directory.json", "directory.json")
-        report = exchange.import_package(db.session, path)
+        report = importer.import_package(db.session, path)
         assert report.ok and report.imported, [str(p) for p in report.problems]
         assert report.warnings == []
         assert report.counts["organization"].created == 15
@@ -379,7 +382,7 @@ def test_what_to_bring_travels_in_order_with_its_link_and_source(enriched_app, p
         ("0", source_id, "2024-06-03"), ("1", "", "")]
     with enriched_app.app_context():
         empty_database()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok and report.counts["required_document"].created == 2
         service = db.session.get(Service, service_id)
         assert [(d.document, d.uri, d.source_id) for d in service.required_documents] == [
@@ -397,7 +400,7 @@ def test_what_to_bring_keeps_its_order_without_the_directorys_own_files(enriched
     with enriched_app.app_context():
         service_id = org("vigante").services[0].id
         empty_database()
-        assert exchange.import_package(db.session, package).ok
+        assert importer.import_package(db.session, package).ok
         documents = db.session.get(Service, service_id).required_documents
         assert [(d.position, d.document) for d in documents] == [
             (0, "Pase vai personas apliecība"), (1, 'Nosūtījums, ar komatu; un "pēdiņām"')]
@@ -413,7 +416,7 @@ def test_the_round_trip_keeps_coordinates_without_asking_the_geocoder(enriched_a
         service = enriched_app.extensions["geocoding"]
         original = service._ask
         monkeypatch.setattr(service, "_ask", lambda query, country: asked.append(query) or original(query, country))
-        assert exchange.import_package(db.session, package).ok
+        assert importer.import_package(db.session, package).ok
         after = {loc.id: (loc.latitude, loc.longitude, loc.geocode_precision, loc.geocoded_query)
                  for loc in db.session.scalars(select(Location))}
         assert after == before
@@ -432,7 +435,7 @@ def test_the_imported_directory_works(enriched_app, package):
     with enriched_app.app_context():
         empty_database()
         assert found("centrs") == []
-        assert exchange.import_package(db.session, package).ok
+        assert importer.import_package(db.session, package).ok
     assert client.get("/lv/centres/vigante").status_code == 200
     assert (found("centrs"), found("Daugavpils")) == before  # the search index follows the import
 
@@ -447,7 +450,7 @@ def test_reimporting_updates_records_by_id(enriched_app, package):
     with enriched_app.app_context():
         counts = {name: len(rows) for name, rows in directory_rows().items()}
         version = org("vigante").version
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok, [str(p) for p in report.problems]
         assert report.counts["organization"].updated == 1
         assert report.counts["organization"].created == 0
@@ -461,7 +464,7 @@ def test_reimporting_updates_records_by_id(enriched_app, package):
         assert event is not None and '"updated": 1' in event.detail
 
         # The same package again: nothing changes.
-        again = exchange.import_package(db.session, package)
+        again = importer.import_package(db.session, package)
         assert again.ok and again.totals().created == 0 and again.totals().updated == 0
 
 
@@ -480,7 +483,7 @@ def test_a_service_gets_exactly_the_taxonomy_terms_the_package_lists(enriched_ap
 
     edit_csv(package, "attributes.csv", change)
     with enriched_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok
         assert (report.counts["attribute"].created, report.counts["attribute"].removed) == (1, 1)
         after = sorted(t.id for t in db.session.get(Service, service_id).taxonomy_terms)
@@ -496,15 +499,15 @@ def test_a_package_from_another_publisher_without_the_directorys_own_files(enric
     for path in package.glob("x_*.csv"):
         path.unlink()
     with enriched_app.app_context():
-        assert exchange.import_package(db.session, package).ok  # over the existing records
+        assert importer.import_package(db.session, package).ok  # over the existing records
         assert org("vigante").source_id is not None and org("saskarsme").status == "pending"
         empty_database()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok, [str(p) for p in report.problems]
         names = {o.name: o for o in db.session.scalars(select(Organization))}
         assert len(names) == 15 and all(o.status == "published" and o.source_id is None for o in names.values())
         slugs = [o.slug for o in names.values()]
-        assert len(set(slugs)) == 15 and all(exchange.TERM_CODE.match(slug) for slug in slugs)
+        assert len(set(slugs)) == 15 and all(mapping.TERM_CODE.match(slug) for slug in slugs)
         codes = {t.code for t in db.session.scalars(select(Taxonomy))}
         assert codes == {"pakalpojumu-veidi", "merka-grupas"}
         assert db.session.scalar(select(func.count()).select_from(TaxonomyTerm)) == 41
@@ -521,7 +524,7 @@ def test_columns_and_tables_the_directory_does_not_keep_are_reported_as_left_out
     (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     write_csv(package / "programs.csv", [f["name"] for f in OFFICIAL_BY_NAME["program"]["schema"]["fields"]], [])
     with enriched_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok
         notes = {(w.file, w.field): en(w.message) for w in report.warnings}
         assert "2 values not imported" in notes[("organizations.csv", "tax_id")]
@@ -644,7 +647,7 @@ def test_a_bad_package_changes_nothing_and_says_where(enriched_app, package, cas
         row = change(package)
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert not report.ok and not report.imported
         assert report.counts == {}
         matching = [p for p in report.problems if p.file == file and p.field == field and text in en(p.message)]
@@ -668,7 +671,7 @@ def test_a_loop_of_parent_organizations_is_refused(enriched_app, package):
     row = edit_csv(package, "organizations.csv", change)
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert ("organizations.csv", row, "parent_organization_id") in where(report)
         assert all_rows() == before
 
@@ -678,7 +681,7 @@ def test_a_file_that_is_not_utf8_is_refused_clearly(enriched_app, package):
     write_csv(package / "organizations.csv", header, rows, encoding="cp1257")  # Excel on a Baltic Windows
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         problem = next(p for p in report.problems if p.file == "organizations.csv")
         assert "Not UTF-8" in en(problem.message) and problem.row >= 2
         assert "line" in en(problem.message)
@@ -692,7 +695,7 @@ def test_a_csv_file_saved_with_semicolons_is_explained(enriched_app, package):
         writer.writeheader()
         writer.writerows(rows)
     with enriched_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert [(p.file, p.row, p.field, en(p.message)) for p in report.problems if p.file == "services.csv"] == [
             ("services.csv", 1, None, "Columns must be separated by commas; this file uses semicolons.")]
 
@@ -709,7 +712,7 @@ def test_a_bad_json_file_is_refused(seeded_app, tmp_path, content, text):
     path.write_bytes(content)
     with seeded_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, path)
+        report = importer.import_package(db.session, path)
         assert not report.ok and text in en(report.problems[0].message), [str(p) for p in report.problems]
         assert report.problems[0].file.startswith("directory.json")
         assert all_rows() == before
@@ -723,7 +726,7 @@ def test_bad_values_in_the_json_file_name_their_table_row_and_field(enriched_app
     (package / "directory.json").write_text(json.dumps(tables), encoding="utf-8")
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package / "directory.json")
+        report = importer.import_package(db.session, package / "directory.json")
         assert {("directory.json [location]", 2, "latitude"), ("directory.json [location]", 3, "longitude"),
                 ("directory.json [organization]", 1, "colour")} <= where(report)
         assert all_rows() == before
@@ -734,14 +737,14 @@ def test_a_missing_or_empty_file(enriched_app, package, tmp_path):
     (package / "contacts.csv").write_bytes(b"")
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         messages = {p.file: en(p.message) for p in report.problems}
         assert "missing" in messages["phones.csv"] and "empty" in messages["contacts.csv"]
         assert all_rows() == before
         empty = tmp_path / "empty"
         empty.mkdir()
-        assert "no datapackage.json" in en(exchange.import_package(db.session, empty).problems[0].message)
-        assert "No such file" in en(exchange.import_package(db.session, tmp_path / "nothing").problems[0].message)
+        assert "no datapackage.json" in en(importer.import_package(db.session, empty).problems[0].message)
+        assert "No such file" in en(importer.import_package(db.session, tmp_path / "nothing").problems[0].message)
 
 
 # ---------------------------------------------------------------- limits
@@ -749,31 +752,31 @@ def test_a_missing_or_empty_file(enriched_app, package, tmp_path):
 
 def test_a_file_over_the_size_limit_is_refused(enriched_app, package, monkeypatch):
     edit_csv(package, "organizations.csv", lambda header, rows: rows[0].update(description="ā" * 100_000))
-    monkeypatch.setattr(exchange, "MAX_FILE_BYTES", 150_000)
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 150_000)
     assert (package / "organizations.csv").stat().st_size > 150_000 > (package / "datapackage.json").stat().st_size
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert any(p.file == "organizations.csv" and "larger than" in en(p.message) for p in report.problems)
         (package / "directory.json").write_bytes(b" " * 150_001)
-        assert "larger than" in en(exchange.import_package(db.session, package / "directory.json").problems[0].message)
+        assert "larger than" in en(importer.import_package(db.session, package / "directory.json").problems[0].message)
         assert all_rows() == before
 
 
 def test_a_file_with_too_many_rows_is_refused(enriched_app, package, monkeypatch):
-    monkeypatch.setattr(exchange, "MAX_ROWS", 10)
+    monkeypatch.setattr(reader, "MAX_ROWS", 10)
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert any(p.file == "organizations.csv" and "more than 10 rows" in en(p.message) for p in report.problems)
-        report = exchange.import_package(db.session, package / "directory.json")
+        report = importer.import_package(db.session, package / "directory.json")
         assert "more than 10 rows" in en(report.problems[0].message)
         assert all_rows() == before
 
 
 def test_the_real_limits():
-    assert exchange.MAX_FILE_BYTES == 20 * 1024 * 1024 and exchange.MAX_ROWS == 100_000
-    assert exchange.MAX_UPLOAD_BYTES <= exchange.MAX_ARCHIVE_BYTES
+    assert reader.MAX_FILE_BYTES == 20 * 1024 * 1024 and reader.MAX_ROWS == 100_000
+    assert hsds_report.MAX_UPLOAD_BYTES <= reader.MAX_ARCHIVE_BYTES
 
 
 @pytest.fixture
@@ -796,12 +799,12 @@ def _zip_with(path: Path, package: Path, extra: dict[str, bytes] | None = None, 
 
 def test_a_zip_bomb_is_refused_before_anything_is_unpacked(enriched_app, package, tmp_path, never_unpacked):
     bomb = tmp_path / "bomb.zip"
-    _zip_with(bomb, package, {"padding.csv": b"\0" * (exchange.MAX_FILE_BYTES + 1)})
+    _zip_with(bomb, package, {"padding.csv": b"\0" * (reader.MAX_FILE_BYTES + 1)})
     assert bomb.stat().st_size < 1024 * 1024  # small on disk, huge unpacked
     never_unpacked()
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, bomb)
+        report = importer.import_package(db.session, bomb)
         assert [(p.file, en(p.message)) for p in report.problems] == [
             ("bomb.zip", "padding.csv would unpack to more than 20 MB. Nothing was unpacked.")]
         assert all_rows() == before
@@ -812,12 +815,12 @@ def test_an_archive_too_large_in_total_or_with_too_many_entries(enriched_app, pa
     archive = zip_folder(package, tmp_path / "export.zip")
     never_unpacked()
     with enriched_app.app_context():
-        monkeypatch.setattr(exchange, "MAX_ARCHIVE_BYTES", 10_000)
-        report = exchange.import_package(db.session, archive)
+        monkeypatch.setattr(reader, "MAX_ARCHIVE_BYTES", 10_000)
+        report = importer.import_package(db.session, archive)
         assert "would unpack to more than" in en(report.problems[0].message)
-        monkeypatch.setattr(exchange, "MAX_ARCHIVE_BYTES", 10**9)
-        monkeypatch.setattr(exchange, "MAX_ARCHIVE_MEMBERS", 5)
-        report = exchange.import_package(db.session, archive)
+        monkeypatch.setattr(reader, "MAX_ARCHIVE_BYTES", 10**9)
+        monkeypatch.setattr(reader, "MAX_ARCHIVE_MEMBERS", 5)
+        report = importer.import_package(db.session, archive)
         assert "more than 5 entries" in en(report.problems[0].message)
 
 
@@ -828,7 +831,7 @@ def test_a_zip_whose_paths_leave_the_folder_is_refused(enriched_app, package, tm
     never_unpacked()
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, archive)
+        report = importer.import_package(db.session, archive)
         assert len(report.problems) == 1
         assert report.problems[0].file == "evil.zip" and "Unsafe path" in en(report.problems[0].message)
         assert name in en(report.problems[0].message)
@@ -843,7 +846,7 @@ def test_a_datapackage_naming_a_file_outside_the_folder_is_refused(enriched_app,
     descriptor["resources"][0]["path"] = "../outside.csv"
     (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     with enriched_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert any("Unsafe file path" in en(p.message) for p in report.problems)
 
 
@@ -855,7 +858,7 @@ def test_a_damaged_or_fake_zip_is_refused(enriched_app, package, tmp_path):
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with enriched_app.app_context():
         for path in (fake, truncated):
-            report = exchange.import_package(db.session, path)
+            report = importer.import_package(db.session, path)
             assert not report.ok and "ZIP" in en(report.problems[0].message), path
 
 
@@ -1019,7 +1022,7 @@ def test_the_form_says_when_no_file_was_chosen(seeded_app, accounts):
 
 def test_an_upload_over_the_limit_is_refused_unread(seeded_app, accounts, monkeypatch):
     client = admin_client(seeded_app)
-    monkeypatch.setattr(exchange, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(hsds_report, "MAX_UPLOAD_BYTES", 1000)
     from directory.admin import imports as admin_imports
     monkeypatch.setattr(admin_imports, "FORM_OVERHEAD_BYTES", 0)
     with seeded_app.app_context():
@@ -1082,25 +1085,25 @@ def test_the_result_page_is_accessible(enriched_app, accounts, package, tmp_path
 
 
 def test_read_package_and_validate_work_without_a_request(enriched_app, package):
-    read = exchange.read_package(package)
-    assert isinstance(read, exchange.Package)
+    read = reader.read_package(package)
+    assert isinstance(read, reader.Package)
     assert set(read.tables) >= set(HSDS_TABLES)
     with enriched_app.app_context():
-        report = exchange.validate(db.session, read)
+        report = validator.validate(db.session, read)
         assert report.ok and report.problems == []
-    refused = exchange.read_package(package / "nothing.zip")
-    assert isinstance(refused, exchange.Report) and not refused.ok
+    refused = reader.read_package(package / "nothing.zip")
+    assert isinstance(refused, hsds_report.Report) and not refused.ok
 
 
 def test_the_problem_list_is_capped(enriched_app, package, monkeypatch):
-    monkeypatch.setattr(exchange, "MAX_PROBLEMS", 3)
+    monkeypatch.setattr(hsds_report, "MAX_PROBLEMS", 3)
     def no_names(header, rows):
         for row in rows:
             row["name"] = ""
 
     edit_csv(package, "taxonomy_terms.csv", no_names)
     with enriched_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert len(report.problems) == 3 and report.problem_count == 41 and report.unlisted == 38
 
 
@@ -1158,22 +1161,22 @@ def _more_rows_for_one_service(folder: Path, file: str, count: int) -> tuple[str
                      **({"number": f"+371 6{number:07d}"} if "number" in header else {})})
     write_csv(folder / file, header, rows)
     numbers = [index + 2 for index, row in enumerate(rows) if row["service_id"] == service_id]
-    return service_id, numbers[exchange.ROWS_PER_RECORD[file.removesuffix("s.csv")][0]], len(numbers)
+    return service_id, numbers[hsds_report.ROWS_PER_RECORD[file.removesuffix("s.csv")][0]], len(numbers)
 
 
 def test_a_record_with_more_phones_or_hours_than_it_may_hold_is_refused(enriched_app, package):
-    _, phone_row, phones = _more_rows_for_one_service(package, "phones.csv", exchange.MAX_PHONES)
-    _, hours_row, hours = _more_rows_for_one_service(package, "schedules.csv", exchange.MAX_HOUR_ROWS)
+    _, phone_row, phones = _more_rows_for_one_service(package, "phones.csv", hsds_report.MAX_PHONES)
+    _, hours_row, hours = _more_rows_for_one_service(package, "schedules.csv", hsds_report.MAX_HOUR_ROWS)
     with enriched_app.app_context():
         before = all_rows()
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert not report.ok and not report.imported
         found = {(p.file, p.row, p.field): en(p.message) for p in report.problems}
         assert found == {
             ("phones.csv", phone_row, "service_id"):
-                f"Too many phones for one record ({phones}, at most {exchange.MAX_PHONES}).",
+                f"Too many phones for one record ({phones}, at most {hsds_report.MAX_PHONES}).",
             ("schedules.csv", hours_row, "service_id"):
-                f"Too many opening hours for one record ({hours}, at most {exchange.MAX_HOUR_ROWS}).",
+                f"Too many opening hours for one record ({hours}, at most {hsds_report.MAX_HOUR_ROWS}).",
         }
         assert all_rows() == before
 
@@ -1183,7 +1186,7 @@ def test_an_import_beaten_by_a_concurrent_edit_says_to_run_it_again(enriched_app
     row = _set("services.csv", None, "name", "Renamed by the import")(package)
     _, rows = read_csv(package / "services.csv")
     service_id = rows[row - 2]["id"]
-    write = exchange._write
+    write = importer._write
 
     def write_while_an_editor_saves(session, package_, report):
         write(session, package_, report)
@@ -1192,7 +1195,7 @@ def test_an_import_beaten_by_a_concurrent_edit_says_to_run_it_again(enriched_app
                         .values(name="Saved by the editor", version=Service.version + 1)
                         .execution_options(synchronize_session=False))
 
-    monkeypatch.setattr(exchange, "_write", write_while_an_editor_saves)
+    monkeypatch.setattr(importer, "_write", write_while_an_editor_saves)
     message = "Someone changed these records meanwhile; run the import again."
     client = admin_client(enriched_app)
     response = upload(client, zip_folder(package, tmp_path / "export.zip").read_bytes())

@@ -196,7 +196,7 @@ def test_an_address_saved_through_the_manage_form_is_located(seeded_app, account
 
 
 def test_an_imported_address_is_located(seeded_app, tmp_path):
-    from directory import exchange
+    from directory.hsds import importer
     from test_exchange import edit_csv, export, row_of
     from test_manage import SASKARSME_LOCATION
 
@@ -214,7 +214,7 @@ def test_an_imported_address_is_located(seeded_app, tmp_path):
     edit_csv(package, "x_locations.csv", lambda header, rows: rows[row_of(rows, id=SASKARSME_LOCATION)].update(
         geocode_precision=""))
     with seeded_app.app_context():
-        report = exchange.import_package(db.session, package)
+        report = importer.import_package(db.session, package)
         assert report.ok, [str(problem) for problem in report.problems]
         located = db.session.get(Location, SASKARSME_LOCATION)
         assert located.geocoded_query == "Zarasai, Lithuania" and located.geocode_precision == "town"

@@ -13,7 +13,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from conftest import csrf_token, signed_in, soup
-from directory import exchange, publishing, shortlists
+from directory import publishing, shortlists
+from directory.hsds.export import export_package
 from directory.extensions import db
 from directory.models import Phone, Referral, Revision, Service, ShortlistItem
 from test_manage import SASKARSME_SERVICE, SERVICE_URL, form_values, post, replace, service_form
@@ -101,7 +102,7 @@ def test_a_body_over_the_limit_is_413_with_a_friendly_page(client, seeded_app):
 
 def test_the_admin_import_still_takes_a_file_over_the_general_limit(seeded_app, accounts, tmp_path):
     with seeded_app.app_context():
-        exchange.export_package(db.session, tmp_path)
+        export_package(db.session, tmp_path)
         db.session.rollback()
     data = (tmp_path / "directory.json").read_bytes()
     padded = data + b" " * (2 * seeded_app.config["MAX_CONTENT_LENGTH"] - len(data))  # still valid JSON

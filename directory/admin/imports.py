@@ -1,6 +1,6 @@
 """/<lang>/admin/import: an admin uploads an HSDS 3.0 data package (a .zip of
 the folder `flask export` writes, or its directory.json). The checks and the
-import are directory/exchange.py's; this view only hands the file over.
+import are directory/hsds/'s; this view only hands the file over.
 
 The form posts normally without JavaScript; with htmx it posts in the
 background (hx-post) and the page shows "Importing…" (hx-indicator) until the
@@ -17,7 +17,8 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import errors, exchange
+from .. import errors
+from ..hsds import importer, report as limits
 from ..extensions import db
 from ..permissions import role_required
 from ..web import signed_in_user, wants_fragment
@@ -30,7 +31,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def upload_limit() -> int:
-    return exchange.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
+    return limits.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
 
 
 @bp.url_value_preprocessor
@@ -51,7 +52,7 @@ def too_large(error):
     if request.endpoint != ENDPOINT or not (current_user.is_authenticated and current_user.role == "admin"):
         return errors.render_error(error)
     message = _l("The file is larger than %(limit)s. Nothing was imported.",
-                 limit=exchange.format_size(exchange.MAX_UPLOAD_BYTES))
+                 limit=limits.format_size(limits.MAX_UPLOAD_BYTES))
     return _render(ImportForm(formdata=None), None, upload_error=message, status=413)
 
 
@@ -67,9 +68,9 @@ def _render(form, report, upload_error=None, status=200):
         "report": report,
         "upload_error": upload_error,
         "limits": {
-            "upload": exchange.format_size(exchange.MAX_UPLOAD_BYTES),
-            "file": exchange.format_size(exchange.MAX_FILE_BYTES),
-            "rows": exchange.MAX_ROWS,
+            "upload": limits.format_size(limits.MAX_UPLOAD_BYTES),
+            "file": limits.format_size(limits.MAX_FILE_BYTES),
+            "rows": limits.MAX_ROWS,
         },
     }
     if wants_fragment() and request.method == "POST":
@@ -93,6 +94,6 @@ def import_data():
                 # told from its first bytes.
                 path = Path(folder) / "upload"
                 form.package.data.save(path)
-                report = exchange.import_package(db.session, path, user=signed_in_user(),
+                report = importer.import_package(db.session, path, user=signed_in_user(),
                                                  name=_shown_name(form.package.data.filename))
     return _render(form, report)

@@ -1,4 +1,4 @@
-"""The public read-only JSON API under /api/: Open Referral HSDS 3.0."""
+"""The public read-only JSON API under /api/: Open Referral HSDS 3.1."""
 
 from flask import Blueprint
 

@@ -1,4 +1,4 @@
-"""/api/: a read-only Open Referral HSDS 3.0 API of the public listings, for
+"""/api/: a read-only Open Referral HSDS 3.1 API of the public listings, for
 other directories and apps. No language prefix (HSDS text is the listings'
 own), no session, CORS open for GET. Every error under /api/ is JSON."""
 
@@ -8,7 +8,7 @@ from flask import abort, jsonify, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import hsds
+from ..hsds import openapi as openapi_document, queries, records
 from ..extensions import csrf, db
 from ..web import or_404
 from . import bp
@@ -29,86 +29,86 @@ def index():
             "services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms", "openapi"
         )
     }
-    return hsds.api_info(url_for("api.openapi", _external=True), links)
+    return records.api_info(url_for("api.openapi", _external=True), links)
 
 
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI description of this API."""
-    return hsds.openapi_document()
+    return openapi_document.openapi_document()
 
 
 @bp.get("/services")
 def services():
     """Public services, a page at a time, filtered by the query string (?full=true nests details)."""
-    paging = hsds.parse_paging(request.args)
-    full = hsds.parse_boolean(request.args, "full")
-    return hsds.search_service_page(db.session, request.args, paging, nested=full)
+    paging = queries.parse_paging(request.args)
+    full = queries.parse_boolean(request.args, "full")
+    return queries.search_service_page(db.session, request.args, paging, nested=full)
 
 
 @bp.get("/services/<service_id>")
 def service(service_id: str):
     """One public service with everything HSDS nests under it."""
-    found = or_404(hsds.get_public_service(db.session, service_id), "No public service with this id")
-    return hsds.service_dict(found)
+    found = or_404(queries.get_public_service(db.session, service_id), "No public service with this id")
+    return records.service_dict(found)
 
 
 @bp.get("/service_at_locations")
 def service_at_locations():
     """Services at their locations, a page at a time, filtered by the query string."""
-    paging = hsds.parse_paging(request.args)
-    full = hsds.parse_boolean(request.args, "full")
-    return hsds.service_at_location_page(db.session, request.args, paging, nested=full)
+    paging = queries.parse_paging(request.args)
+    full = queries.parse_boolean(request.args, "full")
+    return queries.service_at_location_page(db.session, request.args, paging, nested=full)
 
 
 @bp.get("/service_at_locations/<service_at_location_id>")
 def service_at_location(service_at_location_id: str):
     """One service at one location, with the service and the location nested."""
-    found = or_404(hsds.get_public_service_at_location(db.session, service_at_location_id),
+    found = or_404(queries.get_public_service_at_location(db.session, service_at_location_id),
                    "No public service at location with this id")
-    return hsds.service_at_location_dict(found, nested=True, with_service=True)
+    return records.service_at_location_dict(found, nested=True, with_service=True)
 
 
 @bp.get("/organizations")
 def organizations():
     """Published organizations, a page at a time (?search= narrows by name)."""
-    paging = hsds.parse_paging(request.args)
-    return hsds.organization_page(db.session, request.args.get("search", ""), paging)
+    paging = queries.parse_paging(request.args)
+    return queries.organization_page(db.session, request.args.get("search", ""), paging)
 
 
 @bp.get("/organizations/<organization_id>")
 def organization(organization_id: str):
     """One published organization with its services and locations."""
-    found = or_404(hsds.get_public_organization(db.session, organization_id),
+    found = or_404(queries.get_public_organization(db.session, organization_id),
                    "No published organization with this id")
-    return hsds.organization_dict(found, nested=True)
+    return records.organization_dict(found, nested=True)
 
 
 @bp.get("/taxonomies")
 def taxonomies():
     """The vocabularies the services are classified by."""
-    return hsds.taxonomy_page(db.session, hsds.parse_paging(request.args))
+    return queries.taxonomy_page(db.session, queries.parse_paging(request.args))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy(taxonomy_id: str):
     """One vocabulary."""
-    found = or_404(hsds.get_taxonomy(db.session, taxonomy_id), "No taxonomy with this id")
-    return hsds.taxonomy_dict(found)
+    found = or_404(queries.get_taxonomy(db.session, taxonomy_id), "No taxonomy with this id")
+    return records.taxonomy_dict(found)
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
     """Terms of the vocabularies, a page at a time (?taxonomy_id= narrows to one)."""
-    paging = hsds.parse_paging(request.args)
-    return hsds.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
+    paging = queries.parse_paging(request.args)
+    return queries.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
     """One term of a vocabulary."""
-    found = or_404(hsds.get_taxonomy_term(db.session, term_id), "No taxonomy term with this id")
-    return hsds.taxonomy_term_dict(found)
+    found = or_404(queries.get_taxonomy_term(db.session, term_id), "No taxonomy term with this id")
+    return records.taxonomy_term_dict(found)
 
 
 @bp.route("/", defaults={"unknown": ""}, methods=["POST", "PUT", "PATCH", "DELETE"])
@@ -130,8 +130,8 @@ def read_only_allow_header(response):
     return response
 
 
-@bp.errorhandler(hsds.InvalidQuery)
-def invalid_query(error: hsds.InvalidQuery):
+@bp.errorhandler(queries.InvalidQuery)
+def invalid_query(error: queries.InvalidQuery):
     return jsonify(error=str(error), **error.details), 400
 
 

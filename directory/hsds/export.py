@@ -1,0 +1,255 @@
+"""Writing a tabular data package (CSV + datapackage.json) and the same rows as JSON."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import (
+    Location,
+    Organization,
+    RequiredDocument,
+    Service,
+    TaxonomyTerm,
+    TaxonomyTermLabel,
+    service_taxonomy_term,
+)
+from .mapping import (
+    DESCRIPTOR_NAME,
+    JSON_NAME,
+    Table,
+    _utc,
+    attribute_id,
+    hsds_descriptor,
+    tables,
+)
+
+# ------------------------------------------------------------------ export
+
+
+@dataclass
+class ExportSummary:
+    folder: Path
+    rows: dict[str, int]  # by file name
+    json_file: Path
+
+
+def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every table's rows as Python values (None: no value)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for table in tables().values():
+        if table.name == "attribute":
+            links = session.execute(
+                select(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
+                .order_by(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
+            )
+            rows[table.name] = [
+                {**dict.fromkeys(table.column_names), "id": attribute_id(service_id, term_id),
+                 "link_id": service_id, "taxonomy_term_id": term_id, "link_entity": "service"}
+                for service_id, term_id in links
+            ]
+            continue
+        query = select(table.model)
+        if table.model is TaxonomyTermLabel:
+            query = query.order_by(TaxonomyTermLabel.term_id, TaxonomyTermLabel.locale)
+        elif table.model is RequiredDocument:
+            # In each service's order: a reader without x_required_documents.csv keeps it.
+            query = query.order_by(RequiredDocument.service_id, RequiredDocument.position, RequiredDocument.id)
+        else:
+            query = query.order_by(table.model.id)
+        if table.model is TaxonomyTerm:
+            query = query.options(selectinload(TaxonomyTerm.taxonomy))
+        result = []
+        for record in session.scalars(query):
+            row = {}
+            for column in table.columns:
+                if column.export is not None:
+                    row[column.name] = column.export(record)
+                elif column.attr is not None:
+                    row[column.name] = getattr(record, column.attr)
+                else:
+                    row[column.name] = None
+            result.append(row)
+        rows[table.name] = result
+    return rows
+
+
+def _text_value(value: Any) -> str:
+    """A value as a CSV cell (Table Schema's default formats)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)  # floats: the shortest text that reads back as the same number
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return _text_value(value)
+
+
+def _json_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """HSDS JSON has no nulls: a value the directory lacks is left out; one
+    HSDS requires is an empty string, as in the CSV."""
+    result = {}
+    for column in table.columns:
+        value = row[column.name]
+        if value is not None:
+            result[column.name] = _json_value(value)
+        elif table.hsds and _hsds_required(table.name, column.name):
+            result[column.name] = ""
+    return result
+
+
+@cache
+def _hsds_required_columns() -> frozenset[tuple[str, str]]:
+    return frozenset(
+        (resource["name"], spec["name"])
+        for resource in hsds_descriptor()["resources"]
+        for spec in resource["schema"]["fields"]
+        if spec.get("constraints", {}).get("required")
+    )
+
+
+def _hsds_required(table: str, column: str) -> bool:
+    return (table, column) in _hsds_required_columns()
+
+
+def _x_descriptor(table: Table) -> dict[str, Any]:
+    fields = []
+    for column in table.columns:
+        spec: dict[str, Any] = {"name": column.name, "type": column.type}
+        if column.format:
+            spec["format"] = column.format
+        constraints: dict[str, Any] = {"required": column.required}
+        if column.enum:
+            constraints["enum"] = list(column.enum)
+        spec["constraints"] = constraints
+        fields.append(spec)
+    schema: dict[str, Any] = {"fields": fields}
+    if table.name == "x_taxonomy_term_label":
+        schema["primaryKey"] = ["term_id", "locale"]
+    else:
+        schema["primaryKey"] = "id"
+    foreign_keys = []
+    if table.extends:
+        foreign_keys.append({"fields": "id", "reference": {"resource": table.extends, "fields": "id"}})
+    for column in table.columns:
+        if column.reference and column.name != "id":
+            foreign_keys.append({"fields": column.name, "reference": {"resource": column.reference, "fields": "id"}})
+    if foreign_keys:
+        schema["foreignKeys"] = foreign_keys
+    return {
+        "name": table.name,
+        "path": table.path,
+        "description": table.description,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "profile": "tabular-data-resource",
+        "hsds": False,
+        "schema": schema,
+    }
+
+
+def _descriptor() -> dict[str, Any]:
+    official = hsds_descriptor()
+    by_name = {r["name"]: r for r in official["resources"]}
+    resources = []
+    for table in tables().values():
+        if table.hsds:
+            resources.append(copy.deepcopy(by_name[table.name]))
+        else:
+            resources.append(_x_descriptor(table))
+    return {
+        "name": "lv-lt-border-social-services",
+        "title": "Social services directory of the Latvia–Lithuania border region",
+        "description": (
+            "An Open Referral HSDS 3.1 tabular data package (the resources this directory has data for, "
+            "with the columns and types of HSDS's own datapackage.json; columns the directory does not "
+            "hold are present and empty). Resources named x_… are not part of HSDS: they hold what HSDS "
+            "has no column for (source documents, source_id, slugs, codes, term labels in each language, "
+            "flags). Address.region holds the municipality (novads / savivaldybė); service.assured_date "
+            "is the day a person last confirmed the listing; required HSDS fields the sources do not state "
+            "are empty. directory.json holds the same rows as JSON: {resource name: [rows]}."
+        ),
+        "profile": "tabular-data-package",
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "hsds_version": official["version"],
+        "homepage": official["homepage"],
+        "sources": [{"title": official["title"] + " " + official["version"], "path": official["homepage"]}],
+        "resources": resources,
+    }
+
+
+# Columns through which a row belongs to an organization, service, location
+# or another row (x_ tables share their base row's id).
+_OWNER_COLUMNS = ("id", "organization_id", "service_id", "location_id", "link_id")
+
+
+def _without_unpublished(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows minus organizations still waiting for review and everything
+    that belongs to them. Tables come base first, so a dropped row's id also
+    drops the rows that hang on it (an address on a dropped location, the
+    x_ row of a dropped phone)."""
+    pending = set(session.scalars(select(Organization.id).where(Organization.status != "published")))
+    if not pending:
+        return rows
+    excluded = set(pending)
+    excluded.update(session.scalars(select(Service.id).where(Service.organization_id.in_(pending))))
+    excluded.update(session.scalars(select(Location.id).where(Location.organization_id.in_(pending))))
+    kept: dict[str, list[dict[str, Any]]] = {}
+    for name, table_rows in rows.items():
+        kept[name] = []
+        for row in table_rows:
+            if any(row.get(column) in excluded for column in _OWNER_COLUMNS):
+                if row.get("id") is not None:
+                    excluded.add(row["id"])
+            else:
+                kept[name].append(row)
+    return kept
+
+
+def export_package(session: Session, folder: str | Path, published_only: bool = False) -> ExportSummary:
+    """Write the directory to `folder` (made if missing): datapackage.json, one
+    CSV per table (UTF-8) and directory.json with the same rows. With
+    `published_only`, organizations waiting for review are left out, with
+    everything that belongs to them: what a public open-data release needs."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = _export_rows(session)
+    if published_only:
+        rows = _without_unpublished(session, rows)
+    counts = {}
+    for table in tables().values():
+        with (folder / table.path).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(table.column_names)
+            for row in rows[table.name]:
+                writer.writerow([_text_value(row[name]) for name in table.column_names])
+        counts[table.path] = len(rows[table.name])
+    with (folder / DESCRIPTOR_NAME).open("w", encoding="utf-8") as handle:
+        json.dump(_descriptor(), handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    json_file = folder / JSON_NAME
+    with json_file.open("w", encoding="utf-8") as handle:
+        json.dump({table.name: [_json_row(table, row) for row in rows[table.name]] for table in tables().values()},
+                  handle, ensure_ascii=False, indent=1)
+        handle.write("\n")
+    return ExportSummary(folder, counts, json_file)
+
+

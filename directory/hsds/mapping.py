@@ -1,0 +1,448 @@
+"""The one mapping between HSDS tables and the directory's models: which column is held where, what is derived, what travels in x_ files."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+
+from ..administration import TERM_CODE
+from ..models import (
+    COUNTRIES,
+    SERVICE_STATUSES,
+    WEEKDAYS,
+    Accessibility,
+    Address,
+    Contact,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    RequiredDocument,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    SourceDocument,
+    Taxonomy,
+    TaxonomyTerm,
+    TaxonomyTermLabel,
+)
+
+HSDS_VERSION = "3.1"
+API_VERSION = "1.0.0"
+HSDS_DIR = Path(__file__).resolve().parent / "schema"
+DESCRIPTOR_NAME = "datapackage.json"
+JSON_NAME = "directory.json"
+# Ids of the attribute rows for a service's link to a term that no publisher
+# gave an id: derived from the pair, so they stay the same between requests,
+# exports and re-imports. Never change it.
+ATTRIBUTE_NAMESPACE = uuid.UUID("0d6f9a52-3c1e-4b7a-9e55-7c2f0b6d8e14")
+# The language of a taxonomy term's `name` when the term does not say (the
+# directory's own terms: Latvian; the others are in x_taxonomy_term_labels.csv).
+TERM_NAME_LANGUAGE = "lv"
+GEOCODE_PRECISIONS = ("address", "street", "town", "approximate")
+ORGANIZATION_STATUSES = ("published", "pending")
+# Said for a service whose listing only has the free-of-charge flag.
+FREE_TEXT = {"lv": ("Bez maksas.", "Par maksu."), "lt": ("Nemokamai.", "Mokama.")}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives stored UTC times back without their zone
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def attribute_id(service_id: str, term_id: str) -> str:
+    return str(uuid.uuid5(ATTRIBUTE_NAMESPACE, f"{service_id}:{term_id}"))
+
+
+def fees_description(service: Service) -> str | None:
+    """The listing's own words; else what its free-of-charge flag says, in
+    the organization's language; else nothing."""
+    if service.fees_description:
+        return service.fees_description
+    if service.free_of_charge is None:
+        return None
+    free, paid = FREE_TEXT.get(service.organization.text_language, FREE_TEXT["lv"])
+    return free if service.free_of_charge else paid
+
+
+
+# ------------------------------------------------------------------ the tables
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"  # Table Schema: string, number, integer, boolean, date, time, datetime
+    format: str | None = None  # uuid, email, uri
+    required: bool = False  # the import refuses a row without a value
+    enum: tuple[str, ...] | None = None
+    attr: str | None = None  # the model attribute it maps to; None: not held here
+    derived: bool = False  # written on export, never read back
+    export: Callable[[Any], Any] | None = None  # a value not read from `attr`
+    reference: str | None = None  # the table whose id (or key) it names
+    relationship: str | None = None  # the model relationship to set from `reference`
+    integer: bool = False  # a number held in an integer column
+    max_length: int | None = None
+    check: Callable[[Any], Any] | None = None  # extra check: a message, or None
+
+    @property
+    def held(self) -> bool:
+        return self.attr is not None and not self.derived
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # the data package resource's name: "organization", "x_organization"
+    path: str  # its file: "organizations.csv"
+    model: type | None
+    columns: tuple[Column, ...]
+    hsds: bool
+    extends: str | None = None  # x_ tables: the HSDS table whose rows they add columns to
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _latitude(value: float):
+    return None if -90 <= value <= 90 else _l("Latitude must be between -90 and 90.")
+
+
+def _longitude(value: float):
+    return None if -180 <= value <= 180 else _l("Longitude must be between -180 and 180.")
+
+
+@cache
+def iso_countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (Babel's territories, without its groupings)."""
+    names = Locale("en").territories
+    return frozenset(c for c in names if len(c) == 2 and c.isalpha() and c.isupper()) - {
+        "EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"
+    }
+
+
+def _country(value: str):
+    if value not in iso_countries():
+        return _l("Not an ISO 3166-1 country code (two letters, such as LV).")
+    if value not in COUNTRIES:
+        return _l("This directory lists addresses in %(countries)s only.", countries=", ".join(COUNTRIES))
+    return None
+
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _language_code(value: str):
+    return None if LANGUAGE_CODE.match(value) else _l("Not a language code (ISO 639-1, such as lv).")
+
+
+def _code(value: str):
+    return None if TERM_CODE.match(value) else _l("Use only lowercase letters a–z, digits and hyphens, such as day-centre.")
+
+
+def _weekday(value: str):
+    if value in WEEKDAYS:
+        return None
+    return _l("One weekday code (%(days)s): one row for each day.", days=", ".join(WEEKDAYS))
+
+
+def _non_negative(value: int):
+    return None if value >= 0 else _l("Must be 0 or more.")
+
+
+# The HSDS columns this directory holds, by table: HSDS column → attribute.
+HELD: dict[str, tuple[type, dict[str, str]]] = {
+    "organization": (Organization, {
+        "id": "id", "name": "name", "alternate_name": "alternate_name", "description": "description",
+        "email": "email", "website": "website", "legal_status": "legal_status",
+        "parent_organization_id": "parent_organization_id",
+    }),
+    "service": (Service, {
+        "id": "id", "organization_id": "organization_id", "name": "name", "alternate_name": "alternate_name",
+        "description": "description", "url": "url", "email": "email", "status": "status",
+        "application_process": "application_process", "fees_description": "fees_description",
+        "eligibility_description": "eligibility_description", "minimum_age": "minimum_age",
+        "maximum_age": "maximum_age", "assured_date": "last_verified",
+    }),
+    "location": (Location, {
+        "id": "id", "location_type": "location_type", "organization_id": "organization_id", "name": "name",
+        "description": "description", "transportation": "transportation", "latitude": "latitude",
+        "longitude": "longitude",
+    }),
+    "address": (Address, {
+        "id": "id", "location_id": "location_id", "attention": "attention", "address_1": "address_1",
+        "address_2": "address_2", "city": "city", "region": "municipality", "state_province": "state_province",
+        "postal_code": "postal_code", "country": "country", "address_type": "address_type",
+    }),
+    "service_at_location": (ServiceAtLocation, {
+        "id": "id", "service_id": "service_id", "location_id": "location_id", "description": "description",
+    }),
+    "phone": (Phone, {
+        "id": "id", "location_id": "location_id", "service_id": "service_id", "organization_id": "organization_id",
+        "number": "number", "extension": "extension", "type": "type", "description": "description",
+    }),
+    "contact": (Contact, {
+        "id": "id", "organization_id": "organization_id", "service_id": "service_id", "name": "name",
+        "title": "title", "department": "department", "email": "email",
+    }),
+    "schedule": (Schedule, {
+        "id": "id", "service_id": "service_id", "location_id": "location_id", "valid_from": "valid_from",
+        "valid_to": "valid_to", "freq": "freq", "byday": "byday", "description": "description",
+        "opens_at": "opens_at", "closes_at": "closes_at",
+    }),
+    "language": (Language, {
+        "id": "id", "service_id": "service_id", "location_id": "location_id", "name": "name", "code": "code",
+        "note": "note",
+    }),
+    "accessibility": (Accessibility, {
+        "id": "id", "location_id": "location_id", "description": "description", "details": "details", "url": "url",
+    }),
+    "required_document": (RequiredDocument, {
+        "id": "id", "service_id": "service_id", "document": "document", "uri": "uri",
+    }),
+    "taxonomy": (Taxonomy, {
+        "id": "id", "name": "name", "description": "description", "uri": "uri", "version": "version",
+    }),
+    "taxonomy_term": (TaxonomyTerm, {
+        "id": "id", "code": "code", "name": "name", "description": "description", "parent_id": "parent_id",
+        "taxonomy_id": "taxonomy_id", "term_uri": "term_uri",
+    }),
+    "attribute": (None, {"id": "id", "link_id": "link_id", "taxonomy_term_id": "taxonomy_term_id",
+                         "link_entity": "link_entity"}),
+}
+
+# Written on export from the directory's data, not read back on import.
+DERIVED: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("service", "last_modified"): lambda service: _utc(service.updated_at),
+    ("taxonomy_term", "taxonomy"): lambda term: term.taxonomy.name,
+    ("taxonomy_term", "language"): lambda term: TERM_NAME_LANGUAGE,
+}
+
+# Columns naming another table's row: (table, column) → (table named, relationship).
+REFERENCES: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("organization", "parent_organization_id"): ("organization", "parent"),
+    ("service", "organization_id"): ("organization", "organization"),
+    ("location", "organization_id"): ("organization", "organization"),
+    ("address", "location_id"): ("location", "location"),
+    ("service_at_location", "service_id"): ("service", "service"),
+    ("service_at_location", "location_id"): ("location", "location"),
+    ("phone", "organization_id"): ("organization", "organization"),
+    ("phone", "service_id"): ("service", "service"),
+    ("phone", "location_id"): ("location", "location"),
+    ("contact", "organization_id"): ("organization", "organization"),
+    ("contact", "service_id"): ("service", "service"),
+    ("schedule", "service_id"): ("service", "service"),
+    ("schedule", "location_id"): ("location", "location"),
+    ("language", "service_id"): ("service", "service"),
+    ("language", "location_id"): ("location", "location"),
+    ("accessibility", "location_id"): ("location", "location"),
+    ("required_document", "service_id"): ("service", "service"),
+    ("taxonomy_term", "taxonomy_id"): ("taxonomy", "taxonomy"),
+    ("taxonomy_term", "parent_id"): ("taxonomy_term", None),  # no relationship: the column is set
+    ("attribute", "taxonomy_term_id"): ("taxonomy_term", None),
+    ("attribute", "link_id"): ("service", None),  # when link_entity is "service"
+    ("x_taxonomy_term_label", "term_id"): ("taxonomy_term", "term"),
+}
+for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule",
+               "required_document"):
+    REFERENCES[(f"x_{_table}", "source_id")] = ("x_source_document", "source")
+
+# Required here although HSDS does not require them (the directory's own
+# NOT NULL columns).
+ALSO_REQUIRED = {
+    ("location", "organization_id"), ("address", "location_id"), ("accessibility", "location_id"),
+    ("language", "code"), ("schedule", "byday"), ("taxonomy_term", "taxonomy_id"),
+    ("required_document", "service_id"), ("required_document", "document"),
+}
+# Required by HSDS, but the directory states only what its sources state:
+# accepted empty (and exported as empty strings), never invented.
+NOT_REQUIRED_HERE = {
+    ("address", "address_1"), ("address", "city"), ("address", "state_province"), ("address", "postal_code"),
+    ("organization", "description"), ("taxonomy", "description"), ("taxonomy_term", "description"),
+}
+# Rows that must name at least one owner.
+OWNERS = {
+    "phone": ("organization_id", "service_id", "location_id"),
+    "contact": ("organization_id", "service_id"),
+    "schedule": ("service_id", "location_id"),
+    "language": ("service_id", "location_id"),
+}
+# Narrower than HSDS: what the directory can hold.
+ENUMS = {
+    ("schedule", "freq"): ("WEEKLY",),
+}
+CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("location", "latitude"): _latitude,
+    ("location", "longitude"): _longitude,
+    ("address", "country"): _country,
+    ("schedule", "byday"): _weekday,
+    ("language", "code"): _language_code,
+    ("taxonomy_term", "code"): _code,
+    ("service", "minimum_age"): _non_negative,
+    ("service", "maximum_age"): _non_negative,
+}
+# Values written in another case are accepted in the usual one.
+UPPER = {("address", "country"), ("schedule", "byday"), ("schedule", "freq")}
+
+
+@cache
+def hsds_descriptor() -> dict[str, Any]:
+    """The official HSDS 3.1 tabular data package descriptor."""
+    with (HSDS_DIR / DESCRIPTOR_NAME).open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _string_length(model: type | None, attr: str | None) -> int | None:
+    if model is None or attr is None or attr not in model.__table__.c:
+        return None
+    return getattr(model.__table__.c[attr].type, "length", None)
+
+
+def _is_integer_column(model: type | None, attr: str | None) -> bool:
+    if model is None or attr is None or attr not in model.__table__.c:
+        return False
+    return model.__table__.c[attr].type.python_type is int
+
+
+def _hsds_table(resource: dict[str, Any]) -> Table:
+    name = resource["name"]
+    model, held = HELD[name]
+    columns = []
+    for spec in resource["schema"]["fields"]:
+        column_name = spec["name"]
+        key = (name, column_name)
+        constraints = spec.get("constraints", {})
+        required = (constraints.get("required", False) or key in ALSO_REQUIRED) and key not in NOT_REQUIRED_HERE
+        attr = held.get(column_name)
+        derived = key in DERIVED
+        reference = REFERENCES.get(key)
+        enum = ENUMS.get(key) or (tuple(constraints["enum"]) if "enum" in constraints else None)
+        if key == ("service", "status"):
+            enum = SERVICE_STATUSES
+        columns.append(Column(
+            name=column_name,
+            type=spec.get("type", "string"),
+            format=spec.get("format"),
+            required=required,
+            enum=enum,
+            attr=attr,
+            derived=derived,
+            export=DERIVED.get(key),
+            reference=reference[0] if reference else None,
+            relationship=reference[1] if reference else None,
+            integer=_is_integer_column(model, attr),
+            max_length=_string_length(model, attr),
+            check=CHECKS.get(key),
+        ))
+    return Table(name, resource["path"], model, tuple(columns), hsds=True,
+                 description=resource.get("description", ""))
+
+
+def _x(name: str, path: str, model: type, extends: str | None, description: str, *columns: Column) -> Table:
+    """A non-HSDS table: the directory's own fields."""
+    filled = []
+    for column in columns:
+        reference = REFERENCES.get((name, column.name))
+        filled.append(Column(
+            **{**column.__dict__,
+               "max_length": column.max_length or _string_length(model, column.attr),
+               "integer": column.integer or _is_integer_column(model, column.attr),
+               "reference": reference[0] if reference else None,
+               "relationship": reference[1] if reference else None}
+        ))
+    return Table(name, path, model, tuple(filled), hsds=False, extends=extends, description=description)
+
+
+def _id_column() -> Column:
+    return Column("id", format="uuid", required=True, attr="id")
+
+
+def _provenance(verified: bool = True) -> list[Column]:
+    columns = [Column("source_id", attr="source_id")]
+    if verified:
+        columns.append(Column("last_verified", type="date", attr="last_verified"))
+    return columns
+
+
+X_NOTE = "Not part of HSDS: fields of this directory that HSDS has no column for, joined to {path} by id."
+
+
+@cache
+def tables() -> dict[str, Table]:
+    """Every table the directory exports and imports, parents first."""
+    official = {r["name"]: r for r in hsds_descriptor()["resources"]}
+    result: dict[str, Table] = {}
+
+    def x_table(name, model, extends, *columns):
+        path = f"x_{official[extends]['path']}"
+        result[name] = _x(name, path, model, extends, X_NOTE.format(path=official[extends]["path"]),
+                          _id_column(), *columns)
+
+    result["x_source_document"] = _x(
+        "x_source_document", "x_source_documents.csv", SourceDocument, None,
+        "Not part of HSDS: the public documents the directory's facts are taken from, with their text; "
+        "source_id in the other x_ files names them.",
+        Column("id", required=True, attr="id"),
+        Column("title", required=True, attr="title"),
+        Column("publisher", attr="publisher"),
+        Column("summary", attr="summary"),
+        Column("language", attr="language", check=_language_code),
+        Column("last_changed", type="date", attr="last_changed"),
+        Column("text", required=True, attr="text"),
+    )
+    for name in ("taxonomy", "taxonomy_term", "organization", "service", "location", "address",
+                 "service_at_location", "contact", "phone", "schedule", "language", "accessibility",
+                 "required_document", "attribute"):
+        result[name] = _hsds_table(official[name])
+    x_table("x_taxonomy", Taxonomy, "taxonomy", Column("code", attr="code", check=_code))
+    x_table("x_taxonomy_term", TaxonomyTerm, "taxonomy_term",
+            Column("lt_catalogue_code", attr="lt_catalogue_code"),
+            Column("position", type="integer", attr="position"))
+    result["x_taxonomy_term_label"] = _x(
+        "x_taxonomy_term_label", "x_taxonomy_term_labels.csv", TaxonomyTermLabel, None,
+        "Not part of HSDS (which has no translated fields): the name of each taxonomy term in each "
+        "language; taxonomy_terms.csv holds its Latvian name.",
+        Column("term_id", format="uuid", required=True, attr="term_id"),
+        Column("locale", required=True, attr="locale", check=_language_code),
+        Column("name", required=True, attr="name"),
+    )
+    x_table("x_organization", Organization, "organization",
+            Column("slug", attr="slug", check=_code),
+            Column("text_language", attr="text_language", check=_language_code),
+            Column("status", attr="status", enum=ORGANIZATION_STATUSES),
+            *_provenance())
+    x_table("x_service", Service, "service", *_provenance(verified=False),
+            Column("free_of_charge", type="boolean", attr="free_of_charge"))
+    x_table("x_location", Location, "location", *_provenance(),
+            Column("wheelchair_accessible", type="boolean", attr="wheelchair_accessible"),
+            Column("geocode_precision", attr="geocode_precision", enum=GEOCODE_PRECISIONS))
+    x_table("x_address", Address, "address", *_provenance())
+    x_table("x_contact", Contact, "contact", *_provenance())
+    x_table("x_phone", Phone, "phone", *_provenance())
+    x_table("x_schedule", Schedule, "schedule", *_provenance(),
+            Column("open_on_public_holidays", type="boolean", attr="open_on_public_holidays"))
+    x_table("x_required_document", RequiredDocument, "required_document", *_provenance(),
+            Column("position", type="integer", attr="position", check=_non_negative))
+    return result
+
+
+def _key(table: Table, values: dict[str, Any]) -> Any:
+    if table.name == "x_taxonomy_term_label":
+        return (values.get("term_id"), values.get("locale"))
+    return values.get("id")
+
+

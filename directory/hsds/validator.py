@@ -1,0 +1,427 @@
+"""Checking a package row by row before anything is written."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Accessibility,
+    Address,
+    Contact,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    RequiredDocument,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    SourceDocument,
+    Taxonomy,
+    TaxonomyTerm,
+)
+from ..publishing import slugify
+from .mapping import OWNERS, REFERENCES, Table, _key, tables
+from .reader import Package, RawTable
+from .report import CHUNK, ROWS_PER_RECORD, Report
+from .values import Invalid, convert
+
+# ------------------------------------------------------------------ validation
+
+REFERENCE_MESSAGES = {
+    "organization": _l("No organization with this id in the package or the database."),
+    "service": _l("No service with this id in the package or the database."),
+    "location": _l("No location with this id in the package or the database."),
+    "taxonomy": _l("No taxonomy with this id in the package or the database."),
+    "taxonomy_term": _l("Unknown taxonomy term: no term with this id in the package or the database."),
+    "x_source_document": _l("No source document with this id in the package or the database."),
+}
+MODELS = {
+    "organization": Organization, "service": Service, "location": Location, "taxonomy": Taxonomy,
+    "taxonomy_term": TaxonomyTerm, "x_source_document": SourceDocument, "address": Address,
+    "service_at_location": ServiceAtLocation, "contact": Contact, "phone": Phone, "schedule": Schedule,
+    "language": Language, "accessibility": Accessibility, "required_document": RequiredDocument,
+}
+
+
+def _chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
+    items = list(items)
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def _existing_ids(session: Session, model: type, ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        found.update(session.scalars(select(model.id).where(model.id.in_(chunk))))
+    return found
+
+
+def _check_header(raw: RawTable, table: Table, report: Report) -> bool:
+    names = table.column_names
+    good = True
+    if raw.header is not None and len(raw.header) == 1 and ";" in raw.header[0]:
+        # A spreadsheet saved with the Baltic locales' list separator.
+        report.problem(raw.file, raw.header_row, None,
+                       _l("Columns must be separated by commas; this file uses semicolons."))
+        return False
+    if raw.header is not None:
+        seen: set[str] = set()
+        for name in raw.header:
+            if name in seen:
+                report.problem(raw.file, raw.header_row, name, _l("The column appears twice."))
+                good = False
+            elif name not in names:
+                report.problem(raw.file, raw.header_row, name,
+                               _l("Unknown column: %(table)s has no column of this name.", table=table.path))
+                good = False
+            seen.add(name)
+        for name in names:
+            if name not in seen:
+                report.problem(raw.file, raw.header_row, name, _l("Missing column."))
+                good = False
+    else:
+        unknown: dict[str, int] = {}
+        for number, row in raw.rows:
+            for name in row:
+                if name not in names and name not in unknown:
+                    unknown[name] = number
+        for name, number in unknown.items():
+            report.problem(raw.file, number, name,
+                           _l("Unknown field: %(table)s has no column of this name.", table=table.name))
+            good = False
+    return good
+
+
+def validate(session: Session, package: Package) -> Report:
+    """Check every row of `package`; the report lists every problem (file,
+    row, field) and what will be left out. Nothing is written."""
+    report = Report(warnings=list(package.warnings))
+    for problem in package.problems:
+        report.problem(problem.file, problem.row, problem.field, problem.message)
+    known = tables()
+    valid: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    files = {name: raw.file for name, raw in package.tables.items()}
+    rows_by_key: dict[str, dict[Any, tuple[int, dict[str, Any]]]] = {}
+    unreadable = {table.name for table in known.values() if table.path in {p.file for p in package.problems}}
+    invalid_cells: dict[tuple[str, int], set[str]] = {}  # (table, row) → columns with a wrong value
+
+    # 1. Each row on its own: types, required fields, duplicates.
+    for name in known:
+        raw = package.tables.get(name)
+        if raw is None:
+            continue
+        table = known[name]
+        if not _check_header(raw, table, report):
+            unreadable.add(name)
+            continue  # the rows cannot be read against a wrong header
+        for problem in raw.problems:
+            report.problem(problem.file, problem.row, problem.field, problem.message)
+        rows, by_key = [], {}
+        unheld: Counter[str] = Counter()
+        for number, cells in raw.rows:
+            values: dict[str, Any] = {}
+            invalid_columns = set()
+            for column in table.columns:
+                try:
+                    value = convert(name, column, cells.get(column.name))
+                except Invalid as invalid:
+                    report.problem(raw.file, number, column.name, invalid.message)
+                    invalid_columns.add(column.name)
+                    continue
+                if value is None and column.required:
+                    report.problem(raw.file, number, column.name, _l("Required: this field must not be empty."))
+                values[column.name] = value
+                if value is not None and not column.held and not column.derived:
+                    unheld[column.name] += 1
+            invalid_cells[(name, number)] = invalid_columns
+            for field_name, message, involved in _row_problems(name, values):
+                if not involved & invalid_columns:  # a wrong value is reported once
+                    report.problem(raw.file, number, field_name, message)
+            key = _key(table, values)
+            if key is not None and None not in (key if isinstance(key, tuple) else (key,)):
+                if key in by_key and table.name == "x_taxonomy_term_label":
+                    report.problem(raw.file, number, "locale", _l(
+                        "Duplicate: row %(row)d has a name of the same term in the same language.",
+                        row=by_key[key][0]))
+                elif key in by_key:
+                    report.problem(raw.file, number, "id", _l("Duplicate id: row %(row)d has the same one.",
+                                                              row=by_key[key][0]))
+                else:
+                    by_key[key] = (number, values)
+            rows.append((number, values))
+        for column_name, count in unheld.items():
+            report.warn(raw.file, None, column_name, _l(
+                "%(count)d values not imported: this directory has no place for this column.", count=count))
+        valid[name] = rows
+        rows_by_key[name] = by_key
+
+    # 2. References to other tables, in the package or the database.
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for (name, column_name), (target, _relationship) in REFERENCES.items():
+        for number, values in valid.get(name, []):
+            value = values.get(column_name)
+            if value is None or (name == "attribute" and values.get("link_entity") != "service"):
+                continue
+            if value not in rows_by_key.get(target, {}):
+                wanted[target].add(value)
+    in_database = {target: _existing_ids(session, MODELS[target], ids) for target, ids in wanted.items()}
+    for (name, column_name), (target, _relationship) in REFERENCES.items():
+        for number, values in valid.get(name, []):
+            value = values.get(column_name)
+            if value is None or (name == "attribute" and values.get("link_entity") != "service"):
+                continue
+            if target in unreadable:
+                continue  # its file's problem is reported already
+            if value not in rows_by_key.get(target, {}) and value not in in_database.get(target, set()):
+                report.problem(files[name], number, column_name, REFERENCE_MESSAGES[target])
+
+    # 3. The x_ rows belong to a row of their HSDS table.
+    for name, table in known.items():
+        if table.extends is None:
+            continue
+        for number, values in valid.get(name, []):
+            if table.extends in unreadable:
+                break
+            main = rows_by_key.get(table.extends, {}).get(values.get("id"))
+            if values.get("id") is not None and main is None:
+                report.problem(files[name], number, "id", _l("No row with this id in %(file)s.",
+                                                             file=known[table.extends].path))
+            elif (name == "x_location" and values.get("geocode_precision") and main[1].get("latitude") is None
+                  and "latitude" not in invalid_cells.get((table.extends, main[0]), ())):
+                report.problem(files[name], number, "geocode_precision",
+                               _l("A geocode precision needs the location's coordinates."))
+
+    # 4. Attributes of other things than services: left out, said so.
+    skipped = Counter(values.get("link_entity") for _n, values in valid.get("attribute", [])
+                      if values.get("link_entity") not in (None, "service"))
+    for entity, count in skipped.items():
+        report.warn(files["attribute"], None, "link_entity", _l(
+            "%(count)d links to %(entity)s not imported: this directory links taxonomy terms to services only.",
+            count=count, entity=entity))
+
+    # 5. Loops of parents; codes, slugs and links another record already uses.
+    _check_parents(session, package, valid, files, report, "organization", Organization,
+                   Organization.parent_organization_id, "parent_organization_id")
+    _check_parents(session, package, valid, files, report, "taxonomy_term", TaxonomyTerm,
+                   TaxonomyTerm.parent_id, "parent_id")
+    _check_unique_codes(session, package, valid, files, report)
+    _check_rows_per_record(valid, files, report)
+
+    package.valid = valid
+    return report
+
+
+def _too_many(table: str, count: int, limit: int):
+    if table == "phone":
+        return _l("Too many phones for one record (%(count)d, at most %(max)d).", count=count, max=limit)
+    if table == "schedule":
+        return _l("Too many opening hours for one record (%(count)d, at most %(max)d).", count=count, max=limit)
+    return _l("Too many things to bring for one service (%(count)d, at most %(max)d).", count=count, max=limit)
+
+
+def _check_rows_per_record(valid, files, report: Report) -> None:
+    """One problem per record with more rows than ROWS_PER_RECORD allows,
+    at the first row over the cap."""
+    for table, (limit, owner_columns) in ROWS_PER_RECORD.items():
+        for column in owner_columns:
+            rows_of: dict[str, list[int]] = defaultdict(list)
+            for number, values in valid.get(table, []):
+                if values.get(column) is not None:
+                    rows_of[values[column]].append(number)
+            for numbers in rows_of.values():
+                if len(numbers) > limit:
+                    report.problem(files[table], numbers[limit], column, _too_many(table, len(numbers), limit))
+
+
+def _row_problems(table: str, values: dict[str, Any]) -> list[tuple[str, Any, set[str]]]:
+    """Checks across the fields of one row: (field, message, fields involved)."""
+    problems = []
+    if table == "location":
+        if (values.get("latitude") is None) != (values.get("longitude") is None):
+            missing = "latitude" if values.get("latitude") is None else "longitude"
+            problems.append((missing, _l("Latitude and longitude go together: give both or neither."),
+                             {"latitude", "longitude"}))
+    if table == "service":
+        low, high = values.get("minimum_age"), values.get("maximum_age")
+        if low is not None and high is not None and low > high:
+            problems.append(("minimum_age", _l("The minimum age is above the maximum age."),
+                             {"minimum_age", "maximum_age"}))
+    if table == "schedule":
+        opens, closes = values.get("valid_from"), values.get("valid_to")
+        if opens is not None and closes is not None and opens > closes:
+            problems.append(("valid_from", _l("valid_from is after valid_to."), {"valid_from", "valid_to"}))
+    if table in OWNERS and all(values.get(name) is None for name in OWNERS[table]):
+        problems.append((OWNERS[table][0], _l("The row must name one of: %(fields)s.",
+                                              fields=", ".join(OWNERS[table])), set(OWNERS[table])))
+    return problems
+
+
+def _check_parents(session, package, valid, files, report, name, model, parent_column, field_name) -> None:
+    rows = valid.get(name, [])
+    if not rows:
+        return
+    parents = dict(session.execute(select(model.id, parent_column)).all())
+    for _number, values in rows:
+        if values.get("id") is not None:
+            parents[values["id"]] = values.get(field_name)
+    for number, values in rows:
+        start = values.get("id")
+        if start is None or values.get(field_name) is None:
+            continue
+        seen, current = {start}, values.get(field_name)
+        while current is not None:
+            if current in seen:
+                message = (_l("The organization would be among its own parents (a loop of parent organizations).")
+                           if name == "organization" else _l("The term would be among its own parents (a loop)."))
+                report.problem(files[name], number, field_name, message)
+                break
+            seen.add(current)
+            current = parents.get(current)
+
+
+def _make_code(name: str | None, fallback: str, limit: int = 50) -> str:
+    """A code from a name: lowercase ASCII letters, digits and hyphens."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:limit].strip("-") or fallback
+
+
+def _settle(kind: str, rows, existing: dict[str, tuple[Any, str]], stated_of, make, group, clash,
+            derived: dict[str, dict[Any, Any]], report: Report) -> None:
+    """Decide a unique value (slug, code) for every row: the one the package
+    states (a clash with another record is a problem), else the record's
+    own, else one made from its name. `existing`: {id: (group, value)} in
+    the database; `stated_of(values)` → (file, row, field, value) or None."""
+    final = dict(existing)
+    stated = {}
+    for _number, values in rows:
+        id_ = values.get("id")
+        if id_ is None:
+            continue
+        where = stated_of(values)
+        if where is not None:
+            stated[id_] = where
+            final[id_] = (group(values), where[3])
+        elif id_ in existing:
+            final[id_] = (group(values), existing[id_][1])
+    owners: dict[tuple[Any, str], str] = {}
+    for id_, key in final.items():
+        if id_ not in stated:
+            owners.setdefault(key, id_)
+    # A record keeping its own value keeps it; the one taking it is told.
+    keeping = sorted(stated, key=lambda id_: existing.get(id_, (None, None))[1] != stated[id_][3])
+    for id_ in keeping:
+        file, row, field_name, _value = stated[id_]
+        if owners.setdefault(final[id_], id_) != id_:
+            report.problem(file, row, field_name, clash)
+    taken = set(final.values())
+    for _number, values in rows:
+        id_ = values.get("id")
+        if id_ is None:
+            continue
+        if id_ in final:
+            derived[kind][id_] = final[id_][1]
+            continue
+        base = make(values)
+        candidate, counter = base, 2
+        while (group(values), candidate) in taken:
+            candidate, counter = f"{base}-{counter}", counter + 1
+        taken.add((group(values), candidate))
+        derived[kind][id_] = candidate
+
+
+def _check_unique_codes(session: Session, package: Package, valid, files, report: Report) -> None:
+    """Slugs, taxonomy codes, term codes and service–location links stay
+    unique; a record without one (a package from another publisher) gets one
+    made from its name. The values decided are kept for the import."""
+    derived: dict[str, dict[Any, Any]] = {"slug": {}, "taxonomy_code": {}, "term_code": {}, "term_position": {}}
+    package.derived = derived
+    no_group = lambda values: None  # noqa: E731
+
+    def x_rows(name):
+        return {values["id"]: (number, values) for number, values in valid.get(name, []) if values.get("id")}
+
+    def stated_in_x(name, column):
+        rows = x_rows(name)
+
+        def stated_of(values):
+            number, x_values = rows.get(values["id"], (None, {}))
+            value = x_values.get(column)
+            return (files[name], number, column, value) if value is not None else None
+
+        return stated_of
+
+    if valid.get("organization"):
+        existing = {id_: (None, slug) for id_, slug in session.execute(select(Organization.id, Organization.slug))}
+        _settle("slug", valid["organization"], existing, stated_in_x("x_organization", "slug"),
+                make=lambda values: slugify(values.get("name") or ""), group=no_group,
+                clash=_l("Another organization already uses this slug."), derived=derived, report=report)
+
+    if valid.get("taxonomy"):
+        existing = {id_: (None, code) for id_, code in session.execute(select(Taxonomy.id, Taxonomy.code))}
+        _settle("taxonomy_code", valid["taxonomy"], existing, stated_in_x("x_taxonomy", "code"),
+                make=lambda values: _make_code(values.get("name"), "taxonomy"), group=no_group,
+                clash=_l("Another taxonomy already uses this code."), derived=derived, report=report)
+
+    terms = valid.get("taxonomy_term")
+    if terms:
+        existing_terms = session.execute(
+            select(TaxonomyTerm.id, TaxonomyTerm.taxonomy_id, TaxonomyTerm.code, TaxonomyTerm.position)).all()
+        existing = {id_: (taxonomy_id, code) for id_, taxonomy_id, code, _position in existing_terms}
+        numbers = {values.get("id"): number for number, values in terms}
+
+        def stated_code(values):
+            code = values.get("code")
+            return (files["taxonomy_term"], numbers[values["id"]], "code", code) if code is not None else None
+
+        _settle("term_code", terms, existing, stated_code,
+                make=lambda values: _make_code(values.get("name"), "term"),
+                group=lambda values: values.get("taxonomy_id"),
+                clash=_l("Another term of this taxonomy already uses this code."), derived=derived, report=report)
+        # New terms without a position come after the others of their taxonomy.
+        last: dict[str, int] = defaultdict(lambda: -1)
+        for _id, taxonomy_id, _code, position in existing_terms:
+            last[taxonomy_id] = max(last[taxonomy_id], position or 0)
+        positions = {id_: values.get("position") for id_, (_n, values) in x_rows("x_taxonomy_term").items()}
+        for _number, values in terms:
+            if positions.get(values.get("id")) is not None:
+                taxonomy_id = values.get("taxonomy_id")
+                last[taxonomy_id] = max(last[taxonomy_id], positions[values["id"]])
+        for _number, values in terms:
+            id_ = values.get("id")
+            if id_ is None or id_ in existing or positions.get(id_) is not None:
+                continue
+            last[values.get("taxonomy_id")] += 1
+            derived["term_position"][id_] = last[values.get("taxonomy_id")]
+
+    links = valid.get("service_at_location")
+    if links:
+        service_ids = {values.get("service_id") for _n, values in links if values.get("service_id")}
+        package_ids = {values.get("id") for _n, values in links}
+        taken: dict[tuple[str, str], str] = {}
+        for chunk in _chunks(service_ids):
+            for id_, service_id, location_id in session.execute(
+                select(ServiceAtLocation.id, ServiceAtLocation.service_id, ServiceAtLocation.location_id)
+                .where(ServiceAtLocation.service_id.in_(chunk))
+            ):
+                if id_ not in package_ids:  # the package says where the others go
+                    taken[(service_id, location_id)] = id_
+        for number, values in links:
+            pair = (values.get("service_id"), values.get("location_id"))
+            if None in pair or values.get("id") is None:
+                continue
+            other = taken.setdefault(pair, values["id"])
+            if other != values["id"]:
+                report.problem(files["service_at_location"], number, "location_id",
+                               _l("This service is already offered at this location (id %(id)s).", id=other))
+
+
