@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .listings import DayHours, centre_schedules, weekly_hours
+from .listings import Hours, centre_schedules, shown_hours
 from .models import Address, Phone, RequiredDocument, Service
 
 
@@ -14,7 +14,7 @@ from .models import Address, Phone, RequiredDocument, Service
 class ContactCard:
     service: Service
     addresses: list[Address]
-    hours: list[DayHours]
+    hours: Hours  # the weekly table and every other schedule in words
     phones: list[Phone]
     email: str | None
     documents: list[RequiredDocument]
@@ -24,7 +24,7 @@ class ContactCard:
 def contact_card(service: Service) -> ContactCard:
     org = service.organization
     addresses = [location.physical_address for location in org.locations if location.physical_address]
-    hours = weekly_hours(service.schedules) or weekly_hours(centre_schedules(org))
+    hours = shown_hours(service.schedules) or shown_hours(centre_schedules(org))
     phones = list(service.phones)
     if not phones:
         phones = list(org.phones)

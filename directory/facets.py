@@ -33,7 +33,8 @@ from .models import (
     TaxonomyTermLabel,
     service_taxonomy_term,
 )
-from .opening_hours import COUNTRY_TIMEZONES, DEFAULT_COUNTRY, LocalMoment
+from .opening_hours import COUNTRY_TIMEZONES, DEFAULT_COUNTRY, LocalMoment, is_open
+from .recurrence import RULE_FIELDS, Rule, weekdays_of
 from .textnorm import sort_key
 
 
@@ -78,6 +79,19 @@ class ScheduleGroup:
         )
 
 
+@dataclass(frozen=True)
+class RuleGroup:
+    """Services that share one schedule of any other rule (fortnightly,
+    monthly, bounded, times in another UTC offset) in one country; open only
+    when the rule certainly applies (opening_hours.is_open)."""
+
+    country: str
+    rule: Rule
+
+    def covers(self, moment: LocalMoment) -> bool:
+        return is_open(self.rule, self.country, moment.instant)
+
+
 @dataclass
 class FacetIndex:
     key: tuple
@@ -92,7 +106,7 @@ class FacetIndex:
     languages: list[str]
     language_bits: dict[str, int]
     flag_bits: dict[str, int]  # "free", "wheelchair"
-    schedule_bits: dict[ScheduleGroup, int] = field(default_factory=dict)
+    schedule_bits: dict[ScheduleGroup | RuleGroup, int] = field(default_factory=dict)
     coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)  # position -> (lat, lon)
     term_cache: OrderedDict = field(default_factory=OrderedDict)
 
@@ -320,36 +334,42 @@ def _load_terms(session: Session) -> tuple[dict[str, Term], dict[str, Term]]:
     return vocabularies["service-type"], vocabularies["target-group"]
 
 
-def _schedule_bits(session, position, locations_of, country_of) -> dict[ScheduleGroup, int]:
+def _schedule_bits(session, position, locations_of, country_of) -> dict[ScheduleGroup | RuleGroup, int]:
     """A service's own hours count; a service without hours of its own keeps
-    the hours of the locations it is offered at (as the result cards do)."""
+    the hours of the locations it is offered at (as the result cards do).
+    A plain weekly row counts on each of its weekdays; any other rule keeps
+    all its parts (RuleGroup)."""
     own: dict[int, list] = defaultdict(list)
     at_location: dict[str, list] = defaultdict(list)
     for row in session.execute(
-        select(
-            Schedule.service_id,
-            Schedule.location_id,
-            Schedule.byday,
-            Schedule.opens_at,
-            Schedule.closes_at,
-            Schedule.valid_from,
-            Schedule.valid_to,
-            Schedule.open_on_public_holidays,
-        ).where(Schedule.opens_at.is_not(None), Schedule.closes_at.is_not(None))
+        select(Schedule.service_id, Schedule.location_id, *(getattr(Schedule, name) for name in RULE_FIELDS))
+        .where(Schedule.opens_at.is_not(None), Schedule.closes_at.is_not(None))
     ):
-        interval = tuple(row[2:])
+        rule = Rule(**{name: row._mapping[name] for name in RULE_FIELDS})
         if row.service_id in position:
-            own[position[row.service_id]].append(interval)
+            own[position[row.service_id]].append(rule)
         elif row.location_id:
-            at_location[row.location_id].append(interval)
+            at_location[row.location_id].append(rule)
 
-    members: dict[ScheduleGroup, list[int]] = defaultdict(list)
+    members: dict[ScheduleGroup | RuleGroup, list[int]] = defaultdict(list)
     for at in range(len(position)):
-        intervals = own.get(at) or [
-            interval for location_id in locations_of.get(at, ()) for interval in at_location.get(location_id, ())
+        rules = own.get(at) or [
+            rule for location_id in locations_of.get(at, ()) for rule in at_location.get(location_id, ())
         ]
         country = country_of.get(at, DEFAULT_COUNTRY)
-        for byday, opens, closes, valid_from, valid_to, holidays in intervals:
-            group = ScheduleGroup(country, byday, opens, closes, valid_from, valid_to, bool(holidays))
-            members[group].append(at)
+        for rule in rules:
+            for group in _groups(country, rule):
+                members[group].append(at)
     return {group: bits_of(ats) for group, ats in members.items()}
+
+
+def _groups(country: str, rule: Rule) -> list[ScheduleGroup | RuleGroup]:
+    days = weekdays_of(rule)
+    # Only a rule the weekday check says all about: local times, no start or end date.
+    if days is None or rule.timezone is not None or rule.dtstart or rule.until:
+        return [RuleGroup(country, rule)]
+    return [
+        ScheduleGroup(country, day, rule.opens_at, rule.closes_at, rule.valid_from, rule.valid_to,
+                      bool(rule.open_on_public_holidays))
+        for day in sorted(days)
+    ]

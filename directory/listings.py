@@ -1,5 +1,6 @@
 """Reading listings for the public pages: which centres exist, one centre
-with everything shown about it, and its weekly hours."""
+with everything shown about it, and its hours: a weekly table of the plain
+weekly rows, and every other schedule in words (directory.recurrence)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .models import (
     SourceDocument,
     TaxonomyTerm,
 )
+from .recurrence import describe_rule, notes_of, weekdays_of
 
 _CENTRE_LOADS = (
     selectinload(Organization.parent),
@@ -95,18 +97,72 @@ class DayHours:
     intervals: tuple[tuple[time | None, time | None], ...]
 
 
+@dataclass(frozen=True)
+class OtherHours:
+    """A schedule the weekly table cannot show, in words."""
+
+    words: str  # the rule, times and dates in the visitor's language; may be ""
+    notes: tuple[str, ...]  # its description and notes, in the centre's language
+
+
+@dataclass(frozen=True)
+class Hours:
+    """What a page shows of a set of schedules (templates/_contact_card.html
+    hours_table): the weekly table and, under it, every other schedule."""
+
+    days: list[DayHours]
+    other: list[OtherHours]
+
+    def __bool__(self) -> bool:
+        return bool(self.days or self.other)
+
+
+def in_weekly_table(schedule: Schedule) -> bool:
+    """Whether the weekly table says all about the schedule: every week on
+    plain weekdays, both times in the place's time, no dates, no notes."""
+    return (
+        weekdays_of(schedule) is not None
+        and schedule.opens_at is not None
+        and schedule.closes_at is not None
+        and schedule.timezone is None
+        and not any((schedule.dtstart, schedule.until, schedule.valid_from, schedule.valid_to))
+        and not notes_of(schedule)
+    )
+
+
 def weekly_hours(schedules: list[Schedule]) -> list[DayHours]:
-    """Opening intervals per weekday, Monday first; empty when no hours are listed."""
-    if not schedules:
+    """Opening intervals per weekday, Monday first, of the schedules the
+    weekly table shows (a weekday list counts on each of its days); empty
+    when there are none."""
+    table = [schedule for schedule in schedules if in_weekly_table(schedule)]
+    if not table:
         return []
     by_day: dict[str, list[tuple[time | None, time | None]]] = {day: [] for day in WEEKDAYS}
-    for schedule in schedules:
-        if schedule.byday in by_day:
-            by_day[schedule.byday].append((schedule.opens_at, schedule.closes_at))
+    for schedule in table:
+        for day in weekdays_of(schedule):
+            by_day[day].append((schedule.opens_at, schedule.closes_at))
     return [
         DayHours(day, tuple(sorted(by_day[day], key=lambda i: i[0] or time.min)))
         for day in WEEKDAYS
     ]
+
+
+def other_hours(schedules: list[Schedule]) -> list[OtherHours]:
+    """Every schedule the weekly table does not show, in words, in their order."""
+    shown = []
+    for schedule in schedules:
+        if in_weekly_table(schedule):
+            continue
+        words, notes = describe_rule(schedule), notes_of(schedule)
+        if words or notes:
+            shown.append(OtherHours(words, notes))
+    return shown
+
+
+def shown_hours(schedules: list[Schedule]) -> Hours:
+    """The weekly table and the other schedules in words; false when neither
+    has anything to show."""
+    return Hours(weekly_hours(schedules), other_hours(schedules))
 
 
 def centre_schedules(org: Organization) -> list[Schedule]:

@@ -1,17 +1,23 @@
-"""Is a service open now? Weekly schedules read in the centre's own time zone,
-with the national public holidays of its country treated as closed unless the
-schedule says it opens on holidays."""
+"""Is a service open now? Schedules read in the centre's own time zone
+(times given with a UTC offset are converted to it), with the national
+public holidays of its country treated as closed unless the schedule says
+it opens on holidays. Which days a schedule applies on is its recurrence
+rule (directory.recurrence.occurs_on): weekday lists, fortnightly and
+monthly rules count on their own days; a rule the directory cannot
+evaluate is left out, never taken as open."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from .models import WEEKDAYS, Schedule
+from .recurrence import occurs_on
 
 COUNTRY_TIMEZONES = {"LV": ZoneInfo("Europe/Riga"), "LT": ZoneInfo("Europe/Vilnius")}
 DEFAULT_COUNTRY = "LV"
@@ -23,11 +29,18 @@ def _holidays(country: str, year: int) -> holidays.HolidayBase:
 
 
 def is_public_holiday(country: str, day: date) -> bool:
+    """Whether `day` is a national public holiday in the country."""
     return day in _holidays(country, day.year)
 
 
+def place_zone(country: str) -> ZoneInfo:
+    """The time zone of a country the directory covers (Latvia's otherwise)."""
+    return COUNTRY_TIMEZONES.get(country, COUNTRY_TIMEZONES[DEFAULT_COUNTRY])
+
+
 def local_now(country: str, now: datetime) -> datetime:
-    return now.astimezone(COUNTRY_TIMEZONES.get(country, COUNTRY_TIMEZONES[DEFAULT_COUNTRY]))
+    """`now` (aware) as the place's own clock reads it."""
+    return now.astimezone(place_zone(country))
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class LocalMoment:
     day: date
     time: time
     holiday: bool
+    instant: datetime | None = None  # the same moment, aware, in the place's zone
 
     @classmethod
     def of(cls, country: str, now: datetime) -> LocalMoment:
@@ -49,57 +63,88 @@ class LocalMoment:
             day=local.date(),
             time=local.time().replace(tzinfo=None),
             holiday=is_public_holiday(country, local.date()),
+            instant=local,
         )
 
 
 @dataclass(frozen=True)
 class OpenStatus:
-    state: str  # "open", "closed" or "unknown" (no hours listed)
+    state: str  # "open", "closed" or "unknown" (no hours the directory can evaluate)
     closes_at: time | None = None
     next_weekday: str | None = None  # when closed: the day it opens next
     next_opens_at: time | None = None
     holiday: bool = False
 
 
-def _applies(schedule: Schedule, day: date, holiday: bool) -> bool:
-    if schedule.valid_from and day < schedule.valid_from:
+def _given_zone(schedule, country: str) -> tzinfo | None:
+    """The zone the schedule's times are in; None for an offset no zone has."""
+    if schedule.timezone is None:
+        return place_zone(country)
+    if not -24 < schedule.timezone < 24:
+        return None
+    return dt_timezone(timedelta(hours=schedule.timezone))
+
+
+def openings(schedule, country: str, first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """(opens, closes) as aware datetimes in the place's zone, for the days
+    from `first` to `last` (in the schedule's own time) the rule certainly
+    applies on; public holidays left out unless the schedule opens on them.
+    A closing time before the opening time is the next morning."""
+    opens, closes = schedule.opens_at, schedule.closes_at
+    given = _given_zone(schedule, country)
+    if opens is None or closes is None or given is None or opens == closes:
+        return []
+    zone = place_zone(country)
+    found = []
+    day = first
+    while day <= last:
+        if occurs_on(schedule, day):
+            start = datetime.combine(day, opens, given).astimezone(zone)
+            end_day = day + timedelta(days=1) if closes < opens else day
+            end = datetime.combine(end_day, closes, given).astimezone(zone)
+            if schedule.open_on_public_holidays or not is_public_holiday(country, start.date()):
+                found.append((start, end))
+        day += timedelta(days=1)
+    return found
+
+
+def is_open(schedule, country: str, now: datetime) -> bool:
+    """Whether the schedule certainly has the place open at `now`."""
+    day = local_now(country, now).date()
+    # A day either side: an offset or a night opening moves the schedule's day.
+    return any(start <= now < end for start, end in openings(schedule, country, day - timedelta(days=1),
+                                                             day + timedelta(days=1)))
+
+
+def _evaluable(schedule, first: date, last: date) -> bool:
+    if schedule.opens_at is None or schedule.closes_at is None:
         return False
-    if schedule.valid_to and day > schedule.valid_to:
-        return False
-    if holiday and not schedule.open_on_public_holidays:
-        return False
-    return schedule.opens_at is not None and schedule.closes_at is not None
+    return all(occurs_on(schedule, first + timedelta(days=i)) is not None for i in range((last - first).days + 1))
 
 
 def opening_status(schedules: list[Schedule], country: str, now: datetime) -> OpenStatus:
-    """Open or closed at `now`, and when it next opens; "unknown" without hours."""
+    """Open or closed at `now`, and when it next opens within a week;
+    "unknown" without hours, or when no schedule can be evaluated (a rule the
+    directory cannot read, times missing): those are left out."""
     if not schedules:
         return OpenStatus("unknown")
     moment = LocalMoment.of(country, now)
-    for schedule in schedules:
-        if (
-            schedule.byday == moment.weekday
-            and _applies(schedule, moment.day, moment.holiday)
-            and schedule.opens_at <= moment.time < schedule.closes_at
-        ):
-            return OpenStatus("open", closes_at=schedule.closes_at)
-    # Look ahead a week, today first (it may open later today).
-    for offset in range(8):
-        day = moment.day + timedelta(days=offset)
-        weekday = WEEKDAYS[day.weekday()]
-        holiday = is_public_holiday(country, day)
-        candidates = sorted(
-            s.opens_at
-            for s in schedules
-            if s.byday == weekday
-            and _applies(s, day, holiday)
-            and (offset > 0 or s.opens_at > moment.time)
+    first, last = moment.day - timedelta(days=1), moment.day + timedelta(days=8)
+    usable = [s for s in schedules if _evaluable(s, first, last)]
+    if not usable:
+        return OpenStatus("unknown")
+    found = [interval for s in usable for interval in openings(s, country, first, last)]
+    for start, end in found:
+        if start <= now < end:
+            return OpenStatus("open", closes_at=end.time())
+    # Today (it may open later today) and the next seven days.
+    upcoming = [start for start, _ in found if now < start and start.date() <= moment.day + timedelta(days=7)]
+    if upcoming:
+        start = min(upcoming)
+        return OpenStatus(
+            "closed",
+            next_weekday=None if start.date() == moment.day else WEEKDAYS[start.weekday()],
+            next_opens_at=start.time(),
+            holiday=moment.holiday,
         )
-        if candidates:
-            return OpenStatus(
-                "closed",
-                next_weekday=None if offset == 0 else weekday,
-                next_opens_at=candidates[0],
-                holiday=moment.holiday,
-            )
     return OpenStatus("closed", holiday=moment.holiday)

@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, geocoding
-from .listings import weekly_hours
+from .listings import shown_hours
 from .models import (
     COUNTRIES,
     SERVICE_STATUSES,
@@ -582,7 +582,8 @@ FIELDS: dict[str, dict[str, Field]] = {
         Field("hours", _get_hours, _set_hours, _hours, _l("Opening hours"), HOURS, collection=True,
               hint=_l('One row for each opening interval: two rows for a day with a lunch break. '
                       'Leave a row empty or tick "Remove" to drop it.'),
-              shown=lambda service: weekly_hours(service.schedules), css_class="service-hours",
+              # The weekly table and other rules in words; [] (no row) when neither has anything.
+              shown=lambda service: shown_hours(service.schedules) or [], css_class="service-hours",
               hide_when_empty=True),
         # With the centre's other phones, at the top of the centre page.
         Field("phones", _get_phones, _set_phones, _phones, _l("Phone numbers"), PHONES, collection=True,

@@ -110,7 +110,7 @@ def render_centre(org, report_form: ProblemReportForm) -> str:
         org=org,
         services=[s for s in org.services if s.status == "active"],
         phones=listings.centre_phones(org),
-        hours=listings.weekly_hours(listings.centre_schedules(org)),
+        hours=listings.shown_hours(listings.centre_schedules(org)),
         verification=listings.verification_state(
             org.last_verified, date.today(), current_app.config["STALE_AFTER_DAYS"]
         ),
