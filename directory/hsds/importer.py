@@ -32,7 +32,7 @@ from ..models import (
     TaxonomyTerm,
     TaxonomyTermLabel,
 )
-from .mapping import tables
+from .mapping import same_value, tables
 from .reader import Package, read_package
 from .report import Report, TableCount, logger
 from .validator import MODELS, _chunks, validate
@@ -84,7 +84,7 @@ class _Writer:
             self.objects[name][id_] = record
         changed = False
         for attr, value in values.items():
-            if created or getattr(record, attr) != value:
+            if created or not same_value(getattr(record, attr), value):
                 if not created or value is not None:
                     setattr(record, attr, value)
                     changed = True

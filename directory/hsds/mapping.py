@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 
 from ..administration import TERM_CODE
 from ..models import (
-    COUNTRIES,
     SERVICE_STATUSES,
     WEEKDAYS,
     Accessibility,
@@ -30,11 +29,16 @@ from ..models import (
     RequiredDocument,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
+    ServiceCapacity,
     SourceDocument,
     Taxonomy,
     TaxonomyTerm,
     TaxonomyTermLabel,
+    Unit,
+    Url,
+    service_taxonomy_term,
 )
 
 HSDS_VERSION = "3.1"
@@ -61,6 +65,15 @@ def _utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:  # SQLite gives stored UTC times back without their zone
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def same_value(held: Any, given: Any) -> bool:
+    """Whether a value read from the database equals one from a package:
+    SQLite hands stored UTC times back without their zone, and a package's
+    times (Table Schema's datetime) are whole seconds."""
+    if isinstance(held, datetime) and isinstance(given, datetime):
+        return _utc(held).replace(microsecond=0) == _utc(given).replace(microsecond=0)
+    return held == given
 
 
 def attribute_id(service_id: str, term_id: str) -> str:
@@ -136,10 +149,10 @@ def iso_countries() -> frozenset[str]:
 
 
 def _country(value: str):
+    # Any country: a cross-border directory lists Estonian and Polish services
+    # too (search and geocoding know LV and LT best).
     if value not in iso_countries():
         return _l("Not an ISO 3166-1 country code (two letters, such as LV).")
-    if value not in COUNTRIES:
-        return _l("This directory lists addresses in %(countries)s only.", countries=", ".join(COUNTRIES))
     return None
 
 
@@ -151,21 +164,40 @@ def _language_code(value: str):
 
 
 def _code(value: str):
+    """A taxonomy's code (x_taxonomies.csv): the directory's key in URLs."""
     return None if TERM_CODE.match(value) else _l("Use only lowercase letters a–z, digits and hyphens, such as day-centre.")
 
 
-def _weekday(value: str):
-    if value in WEEKDAYS:
+BYDAY_ITEM = re.compile(r"^([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)$")
+NUMBER_LIST_ITEM = re.compile(r"^[+-]?\d{1,3}$")
+
+
+def _byday(value: str):
+    """RRULE BYDAY: weekdays, each with an optional ordinal (1MO, -1FR)."""
+    items = [item.strip() for item in value.split(",")]
+    if all(BYDAY_ITEM.match(item) for item in items):
         return None
-    return _l("One weekday code (%(days)s): one row for each day.", days=", ".join(WEEKDAYS))
+    return _l("Weekday codes separated by commas (%(days)s), each may have a week number such as 1MO or -1FR.",
+              days=", ".join(WEEKDAYS))
+
+
+def _number_list(value: str):
+    """RRULE BYMONTHDAY, BYWEEKNO, BYYEARDAY: whole numbers separated by commas."""
+    if all(NUMBER_LIST_ITEM.match(item.strip()) for item in value.split(",")):
+        return None
+    return _l("Whole numbers separated by commas, such as 1,15 or -1.")
 
 
 def _non_negative(value: int):
     return None if value >= 0 else _l("Must be 0 or more.")
 
 
+def _positive(value: int):
+    return None if value >= 1 else _l("Must be 1 or more.")
+
+
 # The HSDS columns this directory holds, by table: HSDS column → attribute.
-HELD: dict[str, tuple[type, dict[str, str]]] = {
+HELD: dict[str, tuple[type | None, dict[str, str]]] = {
     "organization": (Organization, {
         "id": "id", "name": "name", "alternate_name": "alternate_name", "description": "description",
         "email": "email", "website": "website", "legal_status": "legal_status",
@@ -176,12 +208,12 @@ HELD: dict[str, tuple[type, dict[str, str]]] = {
         "description": "description", "url": "url", "email": "email", "status": "status",
         "application_process": "application_process", "fees_description": "fees_description",
         "eligibility_description": "eligibility_description", "minimum_age": "minimum_age",
-        "maximum_age": "maximum_age", "assured_date": "last_verified",
+        "maximum_age": "maximum_age", "assured_date": "last_verified", "last_modified": "updated_at",
     }),
     "location": (Location, {
-        "id": "id", "location_type": "location_type", "organization_id": "organization_id", "name": "name",
-        "description": "description", "transportation": "transportation", "latitude": "latitude",
-        "longitude": "longitude",
+        "id": "id", "location_type": "location_type", "url": "url", "organization_id": "organization_id",
+        "name": "name", "alternate_name": "alternate_name", "description": "description",
+        "transportation": "transportation", "latitude": "latitude", "longitude": "longitude",
     }),
     "address": (Address, {
         "id": "id", "location_id": "location_id", "attention": "attention", "address_1": "address_1",
@@ -193,20 +225,26 @@ HELD: dict[str, tuple[type, dict[str, str]]] = {
     }),
     "phone": (Phone, {
         "id": "id", "location_id": "location_id", "service_id": "service_id", "organization_id": "organization_id",
+        "contact_id": "contact_id", "service_at_location_id": "service_at_location_id",
         "number": "number", "extension": "extension", "type": "type", "description": "description",
     }),
     "contact": (Contact, {
-        "id": "id", "organization_id": "organization_id", "service_id": "service_id", "name": "name",
+        "id": "id", "organization_id": "organization_id", "service_id": "service_id",
+        "service_at_location_id": "service_at_location_id", "location_id": "location_id", "name": "name",
         "title": "title", "department": "department", "email": "email",
     }),
     "schedule": (Schedule, {
-        "id": "id", "service_id": "service_id", "location_id": "location_id", "valid_from": "valid_from",
-        "valid_to": "valid_to", "freq": "freq", "byday": "byday", "description": "description",
-        "opens_at": "opens_at", "closes_at": "closes_at",
+        "id": "id", "service_id": "service_id", "location_id": "location_id",
+        "service_at_location_id": "service_at_location_id", "valid_from": "valid_from", "valid_to": "valid_to",
+        "dtstart": "dtstart", "timezone": "timezone", "until": "until", "count": "count", "wkst": "wkst",
+        "freq": "freq", "interval": "interval", "byday": "byday", "byweekno": "byweekno",
+        "bymonthday": "bymonthday", "byyearday": "byyearday", "description": "description",
+        "opens_at": "opens_at", "closes_at": "closes_at", "schedule_link": "schedule_link",
+        "attending_type": "attending_type", "notes": "notes",
     }),
     "language": (Language, {
-        "id": "id", "service_id": "service_id", "location_id": "location_id", "name": "name", "code": "code",
-        "note": "note",
+        "id": "id", "service_id": "service_id", "location_id": "location_id", "phone_id": "phone_id",
+        "name": "name", "code": "code", "note": "note",
     }),
     "accessibility": (Accessibility, {
         "id": "id", "location_id": "location_id", "description": "description", "details": "details", "url": "url",
@@ -219,17 +257,41 @@ HELD: dict[str, tuple[type, dict[str, str]]] = {
     }),
     "taxonomy_term": (TaxonomyTerm, {
         "id": "id", "code": "code", "name": "name", "description": "description", "parent_id": "parent_id",
-        "taxonomy_id": "taxonomy_id", "term_uri": "term_uri",
+        "taxonomy": "taxonomy_name", "language": "language", "taxonomy_id": "taxonomy_id", "term_uri": "term_uri",
     }),
+    # A service's link to a term (service_taxonomy_term); links of other
+    # entities are reported as left out.
     "attribute": (None, {"id": "id", "link_id": "link_id", "taxonomy_term_id": "taxonomy_term_id",
-                         "link_entity": "link_entity"}),
+                         "link_type": "link_type", "link_entity": "link_entity", "value": "value",
+                         "label": "label"}),
+    "url": (Url, {
+        "id": "id", "label": "label", "url": "url", "organization_id": "organization_id", "service_id": "service_id",
+    }),
+    "service_area": (ServiceArea, {
+        "id": "id", "service_id": "service_id", "service_at_location_id": "service_at_location_id", "name": "name",
+        "description": "description", "extent": "extent", "extent_type": "extent_type", "uri": "uri",
+    }),
+    # The official tabular descriptor of 3.1 lists no columns for these two
+    # (an omission of the specification): their columns come from the JSON
+    # schemas, and the export ships them as x_ files (see export.py).
+    "unit": (Unit, {"id": "id", "name": "name", "scheme": "scheme", "identifier": "identifier", "uri": "uri"}),
+    "service_capacity": (ServiceCapacity, {
+        "id": "id", "service_id": "service_id", "unit_id": "unit_id", "available": "available",
+        "maximum": "maximum", "description": "description", "updated": "updated",
+    }),
 }
+# Tables whose official descriptor resource lacks the columns of their JSON schema.
+FROM_JSON_SCHEMA = ("unit", "service_capacity")
 
 # Written on export from the directory's data, not read back on import.
-DERIVED: dict[tuple[str, str], Callable[[Any], Any]] = {
+DERIVED: dict[tuple[str, str], Callable[[Any], Any]] = {}
+# Held and read back, but written out through a function: the value the
+# directory states when the column itself is empty.
+OUTGOING: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("service", "fees_description"): lambda service: fees_description(service),
     ("service", "last_modified"): lambda service: _utc(service.updated_at),
-    ("taxonomy_term", "taxonomy"): lambda term: term.taxonomy.name,
-    ("taxonomy_term", "language"): lambda term: TERM_NAME_LANGUAGE,
+    ("taxonomy_term", "language"): lambda term: term.language or TERM_NAME_LANGUAGE,
+    ("taxonomy_term", "taxonomy"): lambda term: term.taxonomy_name or (term.taxonomy.name if term.taxonomy else None),
 }
 
 # Columns naming another table's row: (table, column) → (table named, relationship).
@@ -243,18 +305,30 @@ REFERENCES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("phone", "organization_id"): ("organization", "organization"),
     ("phone", "service_id"): ("service", "service"),
     ("phone", "location_id"): ("location", "location"),
+    ("phone", "contact_id"): ("contact", "contact"),
+    ("phone", "service_at_location_id"): ("service_at_location", "service_at_location"),
     ("contact", "organization_id"): ("organization", "organization"),
     ("contact", "service_id"): ("service", "service"),
+    ("contact", "location_id"): ("location", "location"),
+    ("contact", "service_at_location_id"): ("service_at_location", "service_at_location"),
     ("schedule", "service_id"): ("service", "service"),
     ("schedule", "location_id"): ("location", "location"),
+    ("schedule", "service_at_location_id"): ("service_at_location", "service_at_location"),
     ("language", "service_id"): ("service", "service"),
     ("language", "location_id"): ("location", "location"),
+    ("language", "phone_id"): ("phone", "phone"),
     ("accessibility", "location_id"): ("location", "location"),
     ("required_document", "service_id"): ("service", "service"),
     ("taxonomy_term", "taxonomy_id"): ("taxonomy", "taxonomy"),
     ("taxonomy_term", "parent_id"): ("taxonomy_term", None),  # no relationship: the column is set
     ("attribute", "taxonomy_term_id"): ("taxonomy_term", None),
     ("attribute", "link_id"): ("service", None),  # when link_entity is "service"
+    ("url", "organization_id"): ("organization", "organization"),
+    ("url", "service_id"): ("service", "service"),
+    ("service_area", "service_id"): ("service", "service"),
+    ("service_area", "service_at_location_id"): ("service_at_location", "service_at_location"),
+    ("service_capacity", "service_id"): ("service", "service"),
+    ("service_capacity", "unit_id"): ("unit", "unit"),
     ("x_taxonomy_term_label", "term_id"): ("taxonomy_term", "term"),
 }
 for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule",
@@ -264,39 +338,45 @@ for _table in ("organization", "service", "location", "address", "phone", "conta
 # Required here although HSDS does not require them (the directory's own
 # NOT NULL columns).
 ALSO_REQUIRED = {
-    ("location", "organization_id"), ("address", "location_id"), ("accessibility", "location_id"),
-    ("language", "code"), ("schedule", "byday"), ("taxonomy_term", "taxonomy_id"),
-    ("required_document", "service_id"), ("required_document", "document"),
+    ("required_document", "document"), ("url", "url"), ("service_capacity", "service_id"),
 }
 # Required by HSDS, but the directory states only what its sources state:
-# accepted empty (and exported as empty strings), never invented.
+# accepted empty, never invented. The export moves an address lacking one of
+# them to x_addresses.csv's companion file rather than write an invalid row.
 NOT_REQUIRED_HERE = {
     ("address", "address_1"), ("address", "city"), ("address", "state_province"), ("address", "postal_code"),
     ("organization", "description"), ("taxonomy", "description"), ("taxonomy_term", "description"),
 }
-# Rows that must name at least one owner.
+# Rows that belong to something: a row naming none of these has nothing to
+# be shown with here, and is reported as left out (HSDS does not require them).
 OWNERS = {
-    "phone": ("organization_id", "service_id", "location_id"),
-    "contact": ("organization_id", "service_id"),
-    "schedule": ("service_id", "location_id"),
-    "language": ("service_id", "location_id"),
+    "phone": ("organization_id", "service_id", "location_id", "contact_id", "service_at_location_id"),
+    "contact": ("organization_id", "service_id", "location_id", "service_at_location_id"),
+    "schedule": ("service_id", "location_id", "service_at_location_id"),
+    "language": ("service_id", "location_id", "phone_id"),
+    "address": ("location_id",),
+    "accessibility": ("location_id",),
+    "required_document": ("service_id",),
+    "url": ("organization_id", "service_id"),
+    "service_area": ("service_id", "service_at_location_id"),
 }
 # Narrower than HSDS: what the directory can hold.
-ENUMS = {
-    ("schedule", "freq"): ("WEEKLY",),
-}
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {}
 CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("location", "latitude"): _latitude,
     ("location", "longitude"): _longitude,
     ("address", "country"): _country,
-    ("schedule", "byday"): _weekday,
-    ("language", "code"): _language_code,
-    ("taxonomy_term", "code"): _code,
+    ("schedule", "byday"): _byday,
+    ("schedule", "bymonthday"): _number_list,
+    ("schedule", "byweekno"): _number_list,
+    ("schedule", "byyearday"): _number_list,
+    ("schedule", "interval"): _positive,
+    ("schedule", "count"): _positive,
     ("service", "minimum_age"): _non_negative,
     ("service", "maximum_age"): _non_negative,
 }
 # Values written in another case are accepted in the usual one.
-UPPER = {("address", "country"), ("schedule", "byday"), ("schedule", "freq")}
+UPPER = {("address", "country"), ("schedule", "byday"), ("schedule", "freq"), ("schedule", "wkst")}
 
 
 @cache
@@ -306,16 +386,50 @@ def hsds_descriptor() -> dict[str, Any]:
         return json.load(handle)
 
 
+def _database_columns(model: type | None):
+    # The attribute table is the service ↔ term link table.
+    return model.__table__.c if model is not None else service_taxonomy_term.c
+
+
 def _string_length(model: type | None, attr: str | None) -> int | None:
-    if model is None or attr is None or attr not in model.__table__.c:
+    if attr is None or attr not in _database_columns(model):
         return None
-    return getattr(model.__table__.c[attr].type, "length", None)
+    return getattr(_database_columns(model)[attr].type, "length", None)
 
 
 def _is_integer_column(model: type | None, attr: str | None) -> bool:
-    if model is None or attr is None or attr not in model.__table__.c:
+    if attr is None or attr not in _database_columns(model):
         return False
-    return model.__table__.c[attr].type.python_type is int
+    return _database_columns(model)[attr].type.python_type is int
+
+
+JSON_SCHEMA_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}
+
+
+def _json_schema_resource(name: str, path: str) -> dict[str, Any]:
+    """A tabular resource for an HSDS table from its JSON schema: its scalar
+    properties as columns (for the tables FROM_JSON_SCHEMA)."""
+    schema = json.loads((HSDS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    fields = []
+    for column, spec in schema["properties"].items():
+        kind = spec.get("type")
+        if kind not in JSON_SCHEMA_TYPES:
+            continue
+        field: dict[str, Any] = {"name": column, "type": JSON_SCHEMA_TYPES[kind],
+                                 "description": spec.get("description", "")}
+        if spec.get("format") == "uuid":
+            field["format"] = "uuid"
+        elif spec.get("format") == "date-time":
+            field["type"] = "datetime"
+        elif spec.get("format") == "date":
+            field["type"] = "date"
+        elif spec.get("format") == "uri":
+            field["format"] = "uri"
+        if column in schema.get("required", []) or (column == "unit_id" and "unit" in schema.get("required", [])):
+            field["constraints"] = {"required": True}
+        fields.append(field)
+    return {"name": name, "path": path, "description": schema.get("description", ""),
+            "schema": {"fields": fields, "primaryKey": "id"}}
 
 
 def _hsds_table(resource: dict[str, Any]) -> Table:
@@ -330,6 +444,7 @@ def _hsds_table(resource: dict[str, Any]) -> Table:
         attr = held.get(column_name)
         derived = key in DERIVED
         reference = REFERENCES.get(key)
+        outgoing = DERIVED.get(key) or OUTGOING.get(key)
         enum = ENUMS.get(key) or (tuple(constraints["enum"]) if "enum" in constraints else None)
         if key == ("service", "status"):
             enum = SERVICE_STATUSES
@@ -341,7 +456,7 @@ def _hsds_table(resource: dict[str, Any]) -> Table:
             enum=enum,
             attr=attr,
             derived=derived,
-            export=DERIVED.get(key),
+            export=outgoing,
             reference=reference[0] if reference else None,
             relationship=reference[1] if reference else None,
             integer=_is_integer_column(model, attr),
@@ -384,7 +499,7 @@ X_NOTE = "Not part of HSDS: fields of this directory that HSDS has no column for
 @cache
 def tables() -> dict[str, Table]:
     """Every table the directory exports and imports, parents first."""
-    official = {r["name"]: r for r in hsds_descriptor()["resources"]}
+    official = {r["name"]: dict(r) for r in hsds_descriptor()["resources"]}
     result: dict[str, Table] = {}
 
     def x_table(name, model, extends, *columns):
@@ -404,9 +519,11 @@ def tables() -> dict[str, Table]:
         Column("last_changed", type="date", attr="last_changed"),
         Column("text", required=True, attr="text"),
     )
+    for name in FROM_JSON_SCHEMA:
+        official[name] = _json_schema_resource(name, official[name]["path"])
     for name in ("taxonomy", "taxonomy_term", "organization", "service", "location", "address",
                  "service_at_location", "contact", "phone", "schedule", "language", "accessibility",
-                 "required_document", "attribute"):
+                 "required_document", "attribute", "url", "service_area", "unit", "service_capacity"):
         result[name] = _hsds_table(official[name])
     x_table("x_taxonomy", Taxonomy, "taxonomy", Column("code", attr="code", check=_code))
     x_table("x_taxonomy_term", TaxonomyTerm, "taxonomy_term",

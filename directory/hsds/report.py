@@ -29,6 +29,20 @@ ROWS_PER_RECORD = {
 
 CHUNK = 500  # ids per IN (…) query
 
+
+@dataclass(frozen=True)
+class Limits:
+    """What one reading may take in. Each field left out is the module
+    constant above as it is when the Limits is made, so tests and callers
+    that change a constant are heard. The admin upload uses the defaults;
+    `flask import --max-rows 1000000 --max-file-mb 500` lifts them for a
+    large package on the command line."""
+
+    max_file_bytes: int = field(default_factory=lambda: MAX_FILE_BYTES)  # one CSV or JSON file, unpacked
+    max_rows: int = field(default_factory=lambda: MAX_ROWS)  # rows of one table
+    max_archive_bytes: int = field(default_factory=lambda: MAX_ARCHIVE_BYTES)  # a .zip, unpacked in total
+    max_archive_members: int = field(default_factory=lambda: MAX_ARCHIVE_MEMBERS)  # entries of a .zip
+
 logger = logging.getLogger(__name__)
 
 
@@ -65,6 +79,11 @@ class Report:
     warnings: list[Problem] = field(default_factory=list)
     counts: dict[str, TableCount] = field(default_factory=dict)  # by table, in import order
     problem_count: int = 0  # all problems found, also those beyond MAX_PROBLEMS
+    # Every (file, row) with a problem, and every problem, however many: what
+    # --skip-invalid takes out. `skipped`: the problems of the rows it took out.
+    rows_with_problems: set[tuple[str, int | None]] = field(default_factory=set)
+    all_problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
     imported: bool = False
 
     @property
@@ -77,6 +96,8 @@ class Report:
 
     def problem(self, file: str, row: int | None, field_name: str | None, message) -> None:
         self.problem_count += 1
+        self.rows_with_problems.add((file, row))
+        self.all_problems.append(Problem(file, row, field_name, message))
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(file, row, field_name, message))
 

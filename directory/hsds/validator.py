@@ -23,13 +23,18 @@ from ..models import (
     RequiredDocument,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
+    ServiceCapacity,
     SourceDocument,
     Taxonomy,
     TaxonomyTerm,
+    Unit,
+    Url,
 )
+from ..languages import normalise_language
 from ..publishing import slugify
-from .mapping import OWNERS, REFERENCES, Table, _key, tables
+from .mapping import FREE_TEXT, OWNERS, REFERENCES, TERM_NAME_LANGUAGE, Table, _key, tables
 from .reader import Package, RawTable
 from .report import CHUNK, ROWS_PER_RECORD, Report
 from .values import Invalid, convert
@@ -43,12 +48,17 @@ REFERENCE_MESSAGES = {
     "taxonomy": _l("No taxonomy with this id in the package or the database."),
     "taxonomy_term": _l("Unknown taxonomy term: no term with this id in the package or the database."),
     "x_source_document": _l("No source document with this id in the package or the database."),
+    "contact": _l("No contact with this id in the package or the database."),
+    "phone": _l("No phone with this id in the package or the database."),
+    "service_at_location": _l("No service at location with this id in the package or the database."),
+    "unit": _l("No unit with this id in the package or the database."),
 }
 MODELS = {
     "organization": Organization, "service": Service, "location": Location, "taxonomy": Taxonomy,
     "taxonomy_term": TaxonomyTerm, "x_source_document": SourceDocument, "address": Address,
     "service_at_location": ServiceAtLocation, "contact": Contact, "phone": Phone, "schedule": Schedule,
     "language": Language, "accessibility": Accessibility, "required_document": RequiredDocument,
+    "url": Url, "unit": Unit, "service_capacity": ServiceCapacity, "service_area": ServiceArea,
 }
 
 
@@ -73,6 +83,8 @@ def _check_header(raw: RawTable, table: Table, report: Report) -> bool:
         report.problem(raw.file, raw.header_row, None,
                        _l("Columns must be separated by commas; this file uses semicolons."))
         return False
+    # HSDS: a publisher may leave out any column that is not required (it is
+    # read as empty) and add columns of its own (left out here, and said so).
     if raw.header is not None:
         seen: set[str] = set()
         for name in raw.header:
@@ -80,14 +92,9 @@ def _check_header(raw: RawTable, table: Table, report: Report) -> bool:
                 report.problem(raw.file, raw.header_row, name, _l("The column appears twice."))
                 good = False
             elif name not in names:
-                report.problem(raw.file, raw.header_row, name,
-                               _l("Unknown column: %(table)s has no column of this name.", table=table.path))
-                good = False
+                report.warn(raw.file, raw.header_row, name,
+                            _l("Column left out: %(table)s has no column of this name here.", table=table.path))
             seen.add(name)
-        for name in names:
-            if name not in seen:
-                report.problem(raw.file, raw.header_row, name, _l("Missing column."))
-                good = False
     else:
         unknown: dict[str, int] = {}
         for number, row in raw.rows:
@@ -95,15 +102,34 @@ def _check_header(raw: RawTable, table: Table, report: Report) -> bool:
                 if name not in names and name not in unknown:
                     unknown[name] = number
         for name, number in unknown.items():
-            report.problem(raw.file, number, name,
-                           _l("Unknown field: %(table)s has no column of this name.", table=table.name))
-            good = False
+            report.warn(raw.file, number, name,
+                        _l("Field left out: %(table)s has no field of this name here.", table=table.name))
     return good
 
 
-def validate(session: Session, package: Package) -> Report:
+def validate(session: Session, package: Package, skip_invalid: bool = False) -> Report:
     """Check every row of `package`; the report lists every problem (file,
-    row, field) and what will be left out. Nothing is written."""
+    row, field) and what will be left out. Nothing is written.
+
+    With `skip_invalid`, rows with a problem are taken out of the package,
+    and so, pass by pass, are the rows that depend on them (a phone of a
+    skipped service no longer finds its service); the report then lists them
+    as skipped, and has no problem left unless one concerns a whole file."""
+    report = _validate_once(session, package)
+    skipped: list = []
+    while skip_invalid and not report.ok:
+        bad = report.rows_with_problems
+        if any(row is None for _file, row in bad) or not bad:
+            break  # a file-level problem: nothing to skip row by row
+        skipped.extend(report.all_problems)
+        for raw in package.tables.values():
+            raw.rows = [(number, cells) for number, cells in raw.rows if (raw.file, number) not in bad]
+        report = _validate_once(session, package)
+    report.skipped = skipped
+    return report
+
+
+def _validate_once(session: Session, package: Package) -> Report:
     report = Report(warnings=list(package.warnings))
     for problem in package.problems:
         report.problem(problem.file, problem.row, problem.field, problem.message)
@@ -127,6 +153,7 @@ def validate(session: Session, package: Package) -> Report:
             report.problem(problem.file, problem.row, problem.field, problem.message)
         rows, by_key = [], {}
         unheld: Counter[str] = Counter()
+        unowned: Counter[str] = Counter()
         for number, cells in raw.rows:
             values: dict[str, Any] = {}
             invalid_columns = set()
@@ -143,6 +170,10 @@ def validate(session: Session, package: Package) -> Report:
                 if value is not None and not column.held and not column.derived:
                     unheld[column.name] += 1
             invalid_cells[(name, number)] = invalid_columns
+            if name in OWNERS and all(values.get(owner) is None for owner in OWNERS[name]):
+                unowned[name] += 1
+                continue  # HSDS allows it; nothing here would show it
+            _normalise_row(name, values, invalid_columns, raw.file, number, report)
             for field_name, message, involved in _row_problems(name, values):
                 if not involved & invalid_columns:  # a wrong value is reported once
                     report.problem(raw.file, number, field_name, message)
@@ -161,6 +192,10 @@ def validate(session: Session, package: Package) -> Report:
         for column_name, count in unheld.items():
             report.warn(raw.file, None, column_name, _l(
                 "%(count)d values not imported: this directory has no place for this column.", count=count))
+        for table_name, count in unowned.items():
+            report.warn(raw.file, None, None, _l(
+                "%(count)d rows not imported: they belong to nothing this directory shows (none of %(fields)s).",
+                count=count, fields=", ".join(OWNERS[table_name])))
         valid[name] = rows
         rows_by_key[name] = by_key
 
@@ -213,11 +248,41 @@ def validate(session: Session, package: Package) -> Report:
                    Organization.parent_organization_id, "parent_organization_id")
     _check_parents(session, package, valid, files, report, "taxonomy_term", TaxonomyTerm,
                    TaxonomyTerm.parent_id, "parent_id")
+    _drop_repeated_taxonomy_names(session, valid)
+    _drop_flag_words(valid)
     _check_unique_codes(session, package, valid, files, report)
     _check_rows_per_record(valid, files, report)
 
     package.valid = valid
     return report
+
+
+def _drop_flag_words(valid) -> None:
+    """A fees_description that is only the words the directory writes for
+    its free-of-charge flag (x_services.csv) is the flag, not a text of the
+    listing: kept once, as the flag."""
+    flags = {values.get("id"): values.get("free_of_charge") for _n, values in valid.get("x_service", [])}
+    for _number, values in valid.get("service", []):
+        flag = flags.get(values.get("id"))
+        if flag is not None and values.get("fees_description") in {
+            words[0 if flag else 1] for words in FREE_TEXT.values()
+        }:
+            values["fees_description"] = None
+
+
+def _drop_repeated_taxonomy_names(session: Session, valid) -> None:
+    """A term's free-text `taxonomy` that only repeats the name of the
+    taxonomy it names by id is not kept twice (the export writes it again)."""
+    terms = [values for _n, values in valid.get("taxonomy_term", []) if values.get("taxonomy")]
+    if not terms:
+        return
+    names = {values.get("id"): values.get("name") for _n, values in valid.get("taxonomy", [])}
+    wanted = {values.get("taxonomy_id") for values in terms} - set(names) - {None}
+    for chunk in _chunks(wanted):
+        names.update(session.execute(select(Taxonomy.id, Taxonomy.name).where(Taxonomy.id.in_(chunk))).all())
+    for values in terms:
+        if values.get("taxonomy_id") is not None and names.get(values["taxonomy_id"]) == values["taxonomy"]:
+            values["taxonomy"] = None
 
 
 def _too_many(table: str, count: int, limit: int):
@@ -259,10 +324,55 @@ def _row_problems(table: str, values: dict[str, Any]) -> list[tuple[str, Any, se
         opens, closes = values.get("valid_from"), values.get("valid_to")
         if opens is not None and closes is not None and opens > closes:
             problems.append(("valid_from", _l("valid_from is after valid_to."), {"valid_from", "valid_to"}))
-    if table in OWNERS and all(values.get(name) is None for name in OWNERS[table]):
-        problems.append((OWNERS[table][0], _l("The row must name one of: %(fields)s.",
-                                              fields=", ".join(OWNERS[table])), set(OWNERS[table])))
+    if table == "service_capacity":
+        available, maximum = values.get("available"), values.get("maximum")
+        if available is not None and maximum is not None and available > maximum:
+            problems.append(("available", _l("More available than the maximum."), {"available", "maximum"}))
     return problems
+
+
+def _normalise_row(table: str, values: dict[str, Any], invalid: set[str], file: str, number: int,
+                   report: Report) -> None:
+    """What the standard lets publishers write in several ways, in the one
+    way the directory holds it."""
+    if table == "language" and not invalid & {"code", "name"}:
+        code, problem = normalise_language(values.get("code"), values.get("name"))
+        if problem is not None:
+            report.problem(file, number, "code", problem)
+            invalid.add("code")
+        values["code"] = code
+    if table == "taxonomy_term" and "language" not in invalid and values.get("language") is not None:
+        code, problem = normalise_language(values["language"], None)
+        if problem is not None:
+            report.problem(file, number, "language", problem)
+            invalid.add("language")
+        # None is the directory's default language of term names.
+        values["language"] = None if code == TERM_NAME_LANGUAGE else code
+    if table == "schedule":
+        _times_in_one_offset(values, invalid, file, number, report)
+    if table == "schedule" and values.get("freq") == "WEEKLY" and values.get("byday"):
+        # One spelling of a weekday list, so that re-imports compare equal.
+        values["byday"] = ",".join(item.strip() for item in values["byday"].split(","))
+
+
+def _times_in_one_offset(values: dict[str, Any], invalid: set[str], file: str, number: int,
+                         report: Report) -> None:
+    """Times with a UTC offset ("09:00:00+02:00") are held as local times
+    plus the schedule's `timezone` (hours from UTC), HSDS's own field for it."""
+    offsets = {name: values[name].utcoffset() for name in ("opens_at", "closes_at")
+               if values.get(name) is not None and values[name].tzinfo is not None}
+    if not offsets:
+        return
+    hours = {offset.total_seconds() / 3600 for offset in offsets.values()}
+    stated = values.get("timezone")
+    if len(hours) > 1 or (stated is not None and stated not in hours):
+        report.problem(file, number, next(iter(offsets)), _l(
+            "The opening and closing times must be given in the same time zone as the schedule's timezone."))
+        invalid.update(offsets)
+        return
+    values["timezone"] = hours.pop()
+    for name in offsets:
+        values[name] = values[name].replace(tzinfo=None)
 
 
 def _check_parents(session, package, valid, files, report, name, model, parent_column, field_name) -> None:
@@ -376,7 +486,8 @@ def _check_unique_codes(session: Session, package: Package, valid, files, report
     if terms:
         existing_terms = session.execute(
             select(TaxonomyTerm.id, TaxonomyTerm.taxonomy_id, TaxonomyTerm.code, TaxonomyTerm.position)).all()
-        existing = {id_: (taxonomy_id, code) for id_, taxonomy_id, code, _position in existing_terms}
+        # HSDS: a term's code is unique in the whole table, whatever its taxonomy.
+        existing = {id_: (None, code) for id_, _taxonomy_id, code, _position in existing_terms}
         numbers = {values.get("id"): number for number, values in terms}
 
         def stated_code(values):
@@ -385,8 +496,7 @@ def _check_unique_codes(session: Session, package: Package, valid, files, report
 
         _settle("term_code", terms, existing, stated_code,
                 make=lambda values: _make_code(values.get("name"), "term"),
-                group=lambda values: values.get("taxonomy_id"),
-                clash=_l("Another term of this taxonomy already uses this code."), derived=derived, report=report)
+                group=no_group, clash=_l("Another term already uses this code."), derived=derived, report=report)
         # New terms without a position come after the others of their taxonomy.
         last: dict[str, int] = defaultdict(lambda: -1)
         for _id, taxonomy_id, _code, position in existing_terms:

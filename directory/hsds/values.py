@@ -23,7 +23,8 @@ class Invalid(Exception):
 
 UUID_FORM = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-TIME_FORM = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
+# RFC 3339 partial time, with an optional offset ("09:00:00+02:00", "09:00Z").
+TIME_FORM = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$", re.IGNORECASE)
 TRUE_VALUES = {"true", "1", "yes"}
 FALSE_VALUES = {"false", "0", "no"}
 
@@ -117,7 +118,7 @@ def convert(table: str, column: Column, value: Any) -> Any:
         if not isinstance(value, str) or not TIME_FORM.match(value.strip()):
             raise Invalid(_l("Not a time in the form HH:MM or HH:MM:SS."))
         try:
-            value = time.fromisoformat(value.strip())
+            value = time.fromisoformat(value.strip().upper())
         except ValueError:
             raise Invalid(_l("Not a time in the form HH:MM or HH:MM:SS.")) from None
     elif kind == "datetime":
