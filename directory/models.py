@@ -143,6 +143,16 @@ service_taxonomy_term = Table(
 )
 
 
+class ServiceTermLink(db.Model):
+    """A row of service_taxonomy_term as HSDS sees it: an attribute linking a
+    service to a taxonomy term (read-only; Service.taxonomy_terms writes)."""
+
+    __table__ = service_taxonomy_term
+    link_entity = "service"  # links of other entities are not kept
+
+    term: Mapped[TaxonomyTerm] = relationship(viewonly=True)
+
+
 class Service(Sourced, db.Model):
     __tablename__ = "service"
 
@@ -195,6 +205,7 @@ class Service(Sourced, db.Model):
     required_documents: Mapped[list[RequiredDocument]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="RequiredDocument.position"
     )
+    term_links: Mapped[list[ServiceTermLink]] = relationship(viewonly=True)
     urls: Mapped[list[Url]] = relationship(back_populates="service", cascade="all, delete-orphan")
     capacities: Mapped[list[ServiceCapacity]] = relationship(
         back_populates="service", cascade="all, delete-orphan"

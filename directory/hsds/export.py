@@ -19,17 +19,19 @@ from ..models import (
     Organization,
     RequiredDocument,
     Service,
+    ServiceTermLink,
     TaxonomyTerm,
     TaxonomyTermLabel,
-    service_taxonomy_term,
 )
 from .mapping import (
     DESCRIPTOR_NAME,
+    HSDS_REQUIRED_ADDRESS_PARTS,
+    INCOMPLETE_ADDRESS,
     JSON_NAME,
     Table,
     _utc,
-    attribute_id,
     hsds_descriptor,
+    hsds_row,
     tables,
 )
 
@@ -44,23 +46,17 @@ class ExportSummary:
 
 
 def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Every table's rows as Python values (None: no value)."""
+    """Every table's rows as Python values (None: no value), from the one
+    mapping (mapping.hsds_row)."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for table in tables().values():
-        if table.name == "attribute":
-            links = session.execute(
-                select(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
-                .order_by(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
-            )
-            rows[table.name] = [
-                {**dict.fromkeys(table.column_names), "id": attribute_id(service_id, term_id),
-                 "link_id": service_id, "taxonomy_term_id": term_id, "link_entity": "service"}
-                for service_id, term_id in links
-            ]
-            continue
+        if table.name == INCOMPLETE_ADDRESS:
+            continue  # filled with the addresses below
         query = select(table.model)
         if table.model is TaxonomyTermLabel:
             query = query.order_by(TaxonomyTermLabel.term_id, TaxonomyTermLabel.locale)
+        elif table.model is ServiceTermLink:
+            query = query.order_by(ServiceTermLink.service_id, ServiceTermLink.taxonomy_term_id)
         elif table.model is RequiredDocument:
             # In each service's order: a reader without x_required_documents.csv keeps it.
             query = query.order_by(RequiredDocument.service_id, RequiredDocument.position, RequiredDocument.id)
@@ -68,19 +64,16 @@ def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
             query = query.order_by(table.model.id)
         if table.model is TaxonomyTerm:
             query = query.options(selectinload(TaxonomyTerm.taxonomy))
-        result = []
-        for record in session.scalars(query):
-            row = {}
-            for column in table.columns:
-                if column.export is not None:
-                    row[column.name] = column.export(record)
-                elif column.attr is not None:
-                    row[column.name] = getattr(record, column.attr)
-                else:
-                    row[column.name] = None
-            result.append(row)
-        rows[table.name] = result
-    return rows
+        elif table.model is Service:
+            query = query.options(selectinload(Service.organization))
+        rows[table.name] = [hsds_row(table.name, record) for record in session.scalars(query)]
+    # HSDS requires every part of an address; the directory states only what
+    # its sources state: an address lacking a part goes to its own x_ file.
+    complete, incomplete = [], []
+    for row in rows["address"]:
+        (complete if all(row[part] for part in HSDS_REQUIRED_ADDRESS_PARTS) else incomplete).append(row)
+    rows["address"], rows[INCOMPLETE_ADDRESS] = complete, incomplete
+    return {name: rows[name] for name in tables()}  # base tables before the rows hanging on them
 
 
 def _text_value(value: Any) -> str:
@@ -146,7 +139,7 @@ def _x_descriptor(table: Table) -> dict[str, Any]:
     else:
         schema["primaryKey"] = "id"
     foreign_keys = []
-    if table.extends:
+    if table.extends and table.extends != "address":  # an address may be in either address file
         foreign_keys.append({"fields": "id", "reference": {"resource": table.extends, "fields": "id"}})
     for column in table.columns:
         if column.reference and column.name != "id":
@@ -175,6 +168,17 @@ def _descriptor() -> dict[str, Any]:
             resources.append(copy.deepcopy(by_name[table.name]))
         else:
             resources.append(_x_descriptor(table))
+    # A foreign key may only name a resource the package ships (services.csv's
+    # program_id names programs.csv, which the directory has no data for).
+    shipped = {resource["name"] for resource in resources}
+    for resource in resources:
+        keys = resource["schema"].get("foreignKeys")
+        if keys is not None:
+            kept = [key for key in keys if key["reference"].get("resource", resource["name"]) in shipped]
+            if kept:
+                resource["schema"]["foreignKeys"] = kept
+            else:
+                del resource["schema"]["foreignKeys"]
     return {
         "name": "lv-lt-border-social-services",
         "title": "Social services directory of the Latvia–Lithuania border region",

@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from ..models import (
     ServiceArea,
     ServiceAtLocation,
     ServiceCapacity,
+    ServiceTermLink,
     SourceDocument,
     Taxonomy,
     TaxonomyTerm,
@@ -261,9 +262,9 @@ HELD: dict[str, tuple[type | None, dict[str, str]]] = {
     }),
     # A service's link to a term (service_taxonomy_term); links of other
     # entities are reported as left out.
-    "attribute": (None, {"id": "id", "link_id": "link_id", "taxonomy_term_id": "taxonomy_term_id",
-                         "link_type": "link_type", "link_entity": "link_entity", "value": "value",
-                         "label": "label"}),
+    "attribute": (ServiceTermLink, {"id": "id", "link_id": "service_id", "taxonomy_term_id": "taxonomy_term_id",
+                                    "link_type": "link_type", "link_entity": "link_entity", "value": "value",
+                                    "label": "label"}),
     "url": (Url, {
         "id": "id", "label": "label", "url": "url", "organization_id": "organization_id", "service_id": "service_id",
     }),
@@ -292,6 +293,9 @@ OUTGOING: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("service", "last_modified"): lambda service: _utc(service.updated_at),
     ("taxonomy_term", "language"): lambda term: term.language or TERM_NAME_LANGUAGE,
     ("taxonomy_term", "taxonomy"): lambda term: term.taxonomy_name or (term.taxonomy.name if term.taxonomy else None),
+    # A link without a publisher's id has one derived from the pair.
+    ("attribute", "id"): lambda link: link.id or attribute_id(link.service_id, link.taxonomy_term_id),
+    ("attribute", "link_entity"): lambda link: "service",
 }
 
 # Columns naming another table's row: (table, column) → (table named, relationship).
@@ -387,7 +391,6 @@ def hsds_descriptor() -> dict[str, Any]:
 
 
 def _database_columns(model: type | None):
-    # The attribute table is the service ↔ term link table.
     return model.__table__.c if model is not None else service_taxonomy_term.c
 
 
@@ -493,6 +496,10 @@ def _provenance(verified: bool = True) -> list[Column]:
     return columns
 
 
+# Addresses lacking a part HSDS requires travel in their own x_ file.
+INCOMPLETE_ADDRESS = "x_incomplete_address"
+HSDS_REQUIRED_ADDRESS_PARTS = ("address_1", "city", "state_province", "postal_code")
+
 X_NOTE = "Not part of HSDS: fields of this directory that HSDS has no column for, joined to {path} by id."
 
 
@@ -525,6 +532,17 @@ def tables() -> dict[str, Table]:
                  "service_at_location", "contact", "phone", "schedule", "language", "accessibility",
                  "required_document", "attribute", "url", "service_area", "unit", "service_capacity"):
         result[name] = _hsds_table(official[name])
+    for name in FROM_JSON_SCHEMA:
+        table = result[name]
+        result[name] = replace(table, path=f"x_{table.path}", hsds=False, description=(
+            f"HSDS 3.1 {name} with the columns of its JSON schema: the official tabular descriptor lists "
+            "none (or not all) of them, so this file is not checked against it."))
+    address = result["address"]
+    result[INCOMPLETE_ADDRESS] = replace(address, name=INCOMPLETE_ADDRESS, path="x_incomplete_addresses.csv",
+                                         hsds=False, description=(
+        "Not part of HSDS: addresses (the same columns as addresses.csv) whose sources do not state every part "
+        "HSDS requires (address_1, city, state_province, postal_code). Nothing is invented to fill them, so "
+        "they are kept here rather than written as invalid rows of addresses.csv."))
     x_table("x_taxonomy", Taxonomy, "taxonomy", Column("code", attr="code", check=_code))
     x_table("x_taxonomy_term", TaxonomyTerm, "taxonomy_term",
             Column("lt_catalogue_code", attr="lt_catalogue_code"),
@@ -555,6 +573,21 @@ def tables() -> dict[str, Table]:
     x_table("x_required_document", RequiredDocument, "required_document", *_provenance(),
             Column("position", type="integer", attr="position", check=_non_negative))
     return result
+
+
+def hsds_row(table_name: str, record: Any) -> dict[str, Any]:
+    """One record's row of an HSDS (or x_) table as Python values, None
+    where the directory holds nothing: what the export writes and what the
+    API's objects are made of."""
+    row = {}
+    for column in tables()[table_name].columns:
+        if column.export is not None:
+            row[column.name] = column.export(record)
+        elif column.attr is not None:
+            row[column.name] = getattr(record, column.attr)
+        else:
+            row[column.name] = None
+    return row
 
 
 def _key(table: Table, values: dict[str, Any]) -> Any:

@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..languages import normalise_language
 from ..publishing import slugify
-from .mapping import FREE_TEXT, OWNERS, REFERENCES, TERM_NAME_LANGUAGE, Table, _key, tables
+from .mapping import FREE_TEXT, INCOMPLETE_ADDRESS, OWNERS, REFERENCES, TERM_NAME_LANGUAGE, Table, _key, tables
 from .reader import Package, RawTable
 from .report import CHUNK, ROWS_PER_RECORD, Report
 from .values import Invalid, convert
@@ -198,6 +198,14 @@ def _validate_once(session: Session, package: Package) -> Report:
                 count=count, fields=", ".join(OWNERS[table_name])))
         valid[name] = rows
         rows_by_key[name] = by_key
+
+    # Addresses lacking a part HSDS requires came in their own x_ file.
+    if INCOMPLETE_ADDRESS in valid:
+        valid.setdefault("address", []).extend(valid.pop(INCOMPLETE_ADDRESS))
+        for key, (number, values) in rows_by_key.pop(INCOMPLETE_ADDRESS, {}).items():
+            rows_by_key.setdefault("address", {}).setdefault(key, (number, values))
+        if INCOMPLETE_ADDRESS in unreadable:
+            unreadable.add("address")
 
     # 2. References to other tables, in the package or the database.
     wanted: dict[str, set[str]] = defaultdict(set)
