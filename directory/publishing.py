@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, geocoding
-from .listings import shown_hours
+from .listings import in_weekly_table, shown_hours
 from .models import (
     COUNTRIES,
     SERVICE_STATUSES,
@@ -54,6 +56,7 @@ from .models import (
     new_id,
     utcnow,
 )
+from .recurrence import describe, weekdays_of
 from .templating import country_name, language_name, weekday_name
 
 DEFAULT_STALE_AFTER_DAYS = 365
@@ -185,18 +188,181 @@ def _at_most(value: Any, limit: int, what: str) -> list:
     return rows
 
 
+# Opening hours. The value of the "hours" field is a list of rows of two sorts:
+# - what the dashboard's form edits, one interval on one weekday:
+#   {"day": "MO", "opens": "09:00", "closes": "17:00", "holidays": False};
+# - a schedule the form cannot show (an imported rule: fortnightly, monthly,
+#   dated, in a UTC offset, only a description…), kept as it is:
+#   {"rule": {part: value}, "holidays": False}, its parts named as the
+#   Schedule's columns (dates as YYYY-MM-DD, times as HH:MM), empty ones left
+#   out. Kept rules are recorded in revisions so that the history can say them
+#   in words, but the field never changes them: saving the hours keeps the
+#   record's own (`_with_kept_hours`), whatever the value says of them.
+_RULE_TEXTS = ("freq", "byday", "bymonthday", "byweekno", "byyearday", "wkst", "description", "notes")
+_RULE_NUMBERS = ("interval", "count")
+_RULE_DATES = ("dtstart", "until", "valid_from", "valid_to")
+_RULE_TIMES = ("opens_at", "closes_at")
+_RULE_PARTS = (*_RULE_TEXTS, *_RULE_NUMBERS, *_RULE_DATES, *_RULE_TIMES, "timezone")
+
+
+def form_days(schedule: Schedule) -> frozenset[str] | None:
+    """The weekdays a schedule is on as rows of the hours form (one row a
+    day), or None when the form cannot show it and keeps it as it is. The
+    form shows what the weekly table says all about (listings.in_weekly_table:
+    every week on plain weekdays, both times, no offset, no dates, no notes);
+    a weekday list ("MO,TU,WE") shows as one row on each of its days."""
+    if not in_weekly_table(schedule):
+        return None
+    return weekdays_of(schedule)
+
+
+def is_kept_hours(row: Any) -> bool:
+    """Whether a row of an hours value is a rule the form keeps as it is."""
+    return isinstance(row, Mapping) and "rule" in row
+
+
+def _rule_row(schedule: Schedule) -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    for name in _RULE_PARTS:
+        value = getattr(schedule, name)
+        if value is None or value == "":
+            continue
+        if name in _RULE_DATES:
+            value = value.isoformat()
+        elif name in _RULE_TIMES:
+            value = _hhmm(value)
+        parts[name] = value
+    return {"rule": parts, "holidays": bool(schedule.open_on_public_holidays)}
+
+
+def _rule_sort_key(row: Mapping[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _clean_rule_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    given = row.get("rule")
+    if not isinstance(given, Mapping):
+        raise ValueError(f"the parts of a rule expected, got {given!r}")
+    parts: dict[str, Any] = {}
+    for name in _RULE_PARTS:
+        value = given.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            raise ValueError(f"{name}: not a yes or no, got {value!r}")
+        try:
+            if name in _RULE_TEXTS:
+                if not isinstance(value, str):
+                    raise ValueError(f"{name}: a text expected, got {value!r}")
+            elif name in _RULE_NUMBERS:
+                value = int(value)
+            elif name in _RULE_DATES:
+                value = date.fromisoformat(str(value)).isoformat()
+            elif name in _RULE_TIMES:
+                value = _hhmm(parse_time(value))
+            else:  # timezone: a UTC offset in hours
+                value = float(value)
+        except TypeError as error:
+            raise ValueError(f"{name}: {error}") from error
+        parts[name] = value
+    return {"rule": parts, "holidays": bool(row.get("holidays"))}
+
+
+def _rule_view(parts: Mapping[str, Any]) -> SimpleNamespace:
+    """A recorded rule as the attributes recurrence.describe reads; a part
+    that does not read (an old or hand-made value) as not stated."""
+
+    def read(name: str) -> Any:
+        value = parts.get(name)
+        if value is None or value == "" or isinstance(value, bool):
+            return None
+        try:
+            if name in _RULE_DATES:
+                return date.fromisoformat(str(value))
+            if name in _RULE_TIMES:
+                return parse_time(value)
+            if name in _RULE_NUMBERS:
+                return int(value)
+            if name == "timezone":
+                return float(value)
+        except (TypeError, ValueError):
+            return None
+        return value if isinstance(value, str) else None
+
+    return SimpleNamespace(**{name: read(name) for name in _RULE_PARTS})
+
+
 def _hours(value: Any) -> list[dict[str, Any]]:
-    rows = []
-    for row in _at_most(value, MAX_HOUR_ROWS, "opening hours rows"):
-        day = str(row.get("day") or "").strip().upper()
-        if day not in WEEKDAYS:
-            raise ValueError(f"a weekday {WEEKDAYS} expected, got {day!r}")
+    """The form's rows (checked, sorted by day and time), then the kept rules
+    (in a stable order). An older revision's row holding a weekday list
+    ("MO,TU") counts as one row on each of its days."""
+    if isinstance(value, (str, Mapping)):
+        raise ValueError(f"a list of opening hours rows expected, got {value!r}")
+    rows, kept = [], []
+    for row in _at_most(value, 2 * MAX_HOUR_ROWS, "opening hours rows and kept rules"):
+        if not isinstance(row, Mapping):
+            raise ValueError(f"an opening hours row expected, got {row!r}")
+        if is_kept_hours(row):
+            kept.append(_clean_rule_row(row))
+            continue
+        days = [day.strip() for day in str(row.get("day") or "").upper().split(",")]
+        if not days or any(day not in WEEKDAYS for day in days):
+            raise ValueError(f"a weekday {WEEKDAYS} expected, got {row.get('day')!r}")
         opens, closes = parse_time(row.get("opens")), parse_time(row.get("closes"))
         if opens >= closes:
             raise ValueError("the opening time must come before the closing time")
-        rows.append({"day": day, "opens": _hhmm(opens), "closes": _hhmm(closes),
-                     "holidays": bool(row.get("holidays"))})
-    return sorted(rows, key=_hours_key)
+        rows.extend({"day": day, "opens": _hhmm(opens), "closes": _hhmm(closes), "holidays": bool(row.get("holidays"))}
+                    for day in dict.fromkeys(days))
+    _at_most(rows, MAX_HOUR_ROWS, "opening hours rows")
+    _at_most(kept, MAX_HOUR_ROWS, "kept opening hours rules")
+    return sorted(rows, key=_hours_key) + sorted(kept, key=_rule_sort_key)
+
+
+def kept_hours(text: Any) -> list[dict[str, Any]]:
+    """The kept rules a form sent back (JSON, as `kept_hours_json` wrote
+    them); [] for anything else. Only for showing them: saving keeps the
+    record's own rules whatever a form says."""
+    if not isinstance(text, str) or not text or len(text) > 200_000:
+        return []
+    try:
+        rows = json.loads(text)
+        if not isinstance(rows, list) or not all(is_kept_hours(row) for row in rows):
+            return []
+        return _hours(rows)
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def kept_hours_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    return json.dumps([row for row in rows if is_kept_hours(row)], ensure_ascii=False)
+
+
+def hours_lines(rows: Iterable[Any]) -> list[str]:
+    """An hours value as lines of text: a form row as "Monday 09:00–17:00",
+    a kept rule in words (recurrence.describe), "kept as imported"; a row of
+    an older revision holding a weekday list or a rule in words too."""
+    lines = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            lines.append(str(row))
+            continue
+        details = []
+        if is_kept_hours(row):
+            parts = row["rule"] if isinstance(row["rule"], Mapping) else {}
+            line = describe(_rule_view(parts)) or _("no days or times given")
+            details.append(_("kept as imported"))
+        elif row.get("day") in WEEKDAYS:
+            line = f"{weekday_name(row['day'])} {row.get('opens') or ''}–{row.get('closes') or ''}"
+        else:
+            # Older revisions recorded a schedule's BYDAY as it was: "MO,TU", "1MO", None.
+            day = row.get("day") if isinstance(row.get("day"), str) else None
+            view = _rule_view({"freq": "WEEKLY" if day and "," in day else None, "byday": day,
+                               "opens_at": row.get("opens"), "closes_at": row.get("closes")})
+            line = describe(view) or _("no days or times given")
+        if row.get("holidays"):
+            details.insert(0, _("also on public holidays"))
+        lines.append(" · ".join([line, *details]))
+    return lines
 
 
 def _phones(value: Any) -> list[dict[str, Any]]:
@@ -249,7 +415,7 @@ YES_NO = "yes_no"  # yes, no, or not stated (None)
 AGE = "age"  # a whole number of years, 0–120
 CHOICE = "choice"  # one code of `choices`
 CODES = "codes"  # any codes of `choices`
-HOURS = "hours"  # weekly opening intervals
+HOURS = "hours"  # weekly opening intervals, and the rules kept as imported
 PHONES = "phones"  # numbers, each with what it is for
 DOCUMENTS = "documents"  # what to bring, one item a line
 KINDS = (TEXT, LONG_TEXT, URL, EMAIL, YES_NO, AGE, CHOICE, CODES, HOURS, PHONES, DOCUMENTS)
@@ -310,6 +476,10 @@ class Field:
     display: str | None = None  # the macro of templates/_fields.html; None: the kind's
     css_class: str | None = None  # of its row; None: the name, with hyphens
     hide_when_empty: bool = False  # no row at all (rather than "not yet provided")
+    # (entity, cleaned value) → the value as saving leaves it, for fields
+    # that keep some of the record's own (the hours' imported rules); None:
+    # the cleaned value itself.
+    merge: Callable[[Any, Any], Any] | None = None
 
     def present(self, value: Any) -> list[str]:
         """A value (as `get` gives it, or a revision recorded it) as lines of
@@ -325,13 +495,7 @@ class Field:
             codes = value if isinstance(value, list) else [value]
             return [str(labels.get(code, code)) for code in codes]
         if self.kind == HOURS:
-            lines = []
-            for row in value:
-                line = f"{weekday_name(row['day'])} {row.get('opens') or ''}–{row.get('closes') or ''}"
-                if row.get("holidays"):
-                    line += " · " + _("also on public holidays")
-                lines.append(line)
-            return lines
+            return hours_lines(value)
         if self.kind == PHONES:
             return [row["number"] + (f" ({row['description']})" if row.get("description") else "")
                     for row in value]
@@ -471,23 +635,67 @@ def _set_languages(session: Session, entity: Service, codes: list[str]) -> None:
 
 
 def _get_hours(entity: Service) -> list[dict[str, Any]]:
-    rows = [{"day": s.byday, "opens": _hhmm(s.opens_at), "closes": _hhmm(s.closes_at),
-             "holidays": bool(s.open_on_public_holidays)} for s in entity.schedules]
-    return sorted(rows, key=_hours_key)
+    """The rows the form shows (a weekday list as one row a day), then the
+    rules it keeps as they are (see `_hours`)."""
+    rows, kept = [], []
+    for s in entity.schedules:
+        days = form_days(s)
+        if days is None:
+            kept.append(_rule_row(s))
+            continue
+        rows.extend({"day": day, "opens": _hhmm(s.opens_at), "closes": _hhmm(s.closes_at),
+                     "holidays": bool(s.open_on_public_holidays)} for day in days)
+    return sorted(rows, key=_hours_key) + sorted(kept, key=_rule_sort_key)
+
+
+def _with_kept_hours(entity: Service, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hours as they will be after saving `rows`: their form rows, and
+    the record's own kept rules (never those a value says)."""
+    kept = [row for row in _get_hours(entity) if is_kept_hours(row)]
+    return [row for row in rows if not is_kept_hours(row)] + kept
 
 
 def _set_hours(session: Session, entity: Service, rows: list[dict[str, Any]]) -> None:
-    # Rows that stay keep their identity (and their source).
-    existing = {(s.byday, _hhmm(s.opens_at), _hhmm(s.closes_at)): s for s in entity.schedules}
-    schedules = []
-    for row in rows:
-        schedule = existing.pop((row["day"], row["opens"], row["closes"]), None)
-        if schedule is None:
-            schedule = Schedule(id=new_id(), freq="WEEKLY", byday=row["day"],
-                                opens_at=parse_time(row["opens"]), closes_at=parse_time(row["closes"]))
-        schedule.open_on_public_holidays = row["holidays"]
-        schedules.append(schedule)
-    entity.schedules = schedules
+    """Write the form's rows; a schedule the form does not show stays as it
+    is. Rows that stay keep their identity (and their source): a one-day row
+    whose day and times are still there, and an imported weekday list
+    ("MO,TU,WE") whose every day is still there with its times and holiday
+    tick. A weekday list the rows change (a day removed, a time or the tick
+    changed on one of its days) gives way to one-day rows of what is saved."""
+    wanted = [row for row in rows if not is_kept_hours(row)]
+    left = Counter((row["day"], row["opens"], row["closes"], row["holidays"]) for row in wanted)
+    lists, days = [], {}
+    keep: set[int] = set()
+    for s in entity.schedules:
+        shown = form_days(s)
+        if shown is None:
+            keep.add(id(s))  # kept as imported: untouched
+        elif len(shown) > 1:
+            lists.append((s, shown))
+        else:
+            days.setdefault((next(iter(shown)), _hhmm(s.opens_at), _hhmm(s.closes_at)), []).append(s)
+    for s, shown in lists:
+        needs = Counter((day, _hhmm(s.opens_at), _hhmm(s.closes_at), bool(s.open_on_public_holidays))
+                        for day in shown)
+        if all(left[key] >= 1 for key in needs):
+            left -= needs
+            keep.add(id(s))
+    added = []
+    for row in wanted:
+        key = (row["day"], row["opens"], row["closes"], row["holidays"])
+        if left[key] < 1:
+            continue  # a day of a weekday list that stays
+        left[key] -= 1
+        same = days.get(key[:3])
+        if same:
+            schedule = same.pop(0)
+            keep.add(id(schedule))
+            if bool(schedule.open_on_public_holidays) != row["holidays"]:
+                schedule.open_on_public_holidays = row["holidays"]
+        else:
+            added.append(Schedule(id=new_id(), freq="WEEKLY", byday=row["day"], opens_at=parse_time(row["opens"]),
+                                  closes_at=parse_time(row["closes"]), open_on_public_holidays=row["holidays"]))
+    entity.schedules = [s for s in entity.schedules if id(s) in keep] + added
 
 
 def _get_phones(entity: Service) -> list[dict[str, Any]]:
@@ -580,6 +788,7 @@ FIELDS: dict[str, dict[str, Field]] = {
               collection=True, choices=_language_choices,
               lines=lambda codes: [language_name(code) for code in codes]),
         Field("hours", _get_hours, _set_hours, _hours, _l("Opening hours"), HOURS, collection=True,
+              merge=_with_kept_hours,
               hint=_l('One row for each opening interval: two rows for a day with a lunch break. '
                       'Leave a row empty or tick "Remove" to drop it.'),
               # The weekly table and other rules in words; [] (no row) when neither has anything.
@@ -688,6 +897,8 @@ def _apply(session: Session, entity: Any, values: Mapping[str, Any], user: User 
         for name, after in cleaned.items():
             field = fields[name]
             before = field.get(entity)
+            if field.merge is not None:
+                after = field.merge(entity, after)
             try:
                 comparable = field.clean(before)
             except (ValueError, TypeError, AttributeError):
@@ -818,11 +1029,17 @@ class ChangedSince(ValueError):
         self.fields = fields
 
 
-def _same(field: Any, current: Any, recorded: Any) -> bool:
-    """Whether a field still holds the value a revision recorded (compared as
-    the field cleans them, so a JSON round trip does not count as a change)."""
+def _same(field: Any, entity: Any, recorded: Any) -> bool:
+    """Whether a field of `entity` still holds the value a revision recorded
+    (compared as the field cleans them, so a JSON round trip does not count
+    as a change; of the hours, only what the field edits: the kept rules stay
+    as they are whatever a revert puts back)."""
+    current = field.get(entity)
     try:
-        return field.clean(current) == field.clean(recorded)
+        recorded_now = field.clean(recorded)
+        if field.merge is not None:
+            recorded_now = field.merge(entity, recorded_now)
+        return field.clean(current) == recorded_now
     except (ValueError, TypeError, AttributeError):
         return current == recorded
 
@@ -843,7 +1060,7 @@ def revert(session: Session, revision: Revision, user: User | None) -> Revision:
     fields = FIELDS[revision.entity_type]
     changes = {name: pair for name, pair in decode_changes(revision).items() if name in fields}
     changed_since = [name for name, (_before, after) in changes.items()
-                     if not _same(fields[name], fields[name].get(entity), after)]
+                     if not _same(fields[name], entity, after)]
     if changed_since:
         raise ChangedSince(changed_since)
     values = {name: pair[0] for name, pair in changes.items()}

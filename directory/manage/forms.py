@@ -153,6 +153,40 @@ class RowList(FieldList):
         return valid
 
 
+class HoursRowList(RowList):
+    """The opening hours rows, and the rules the form cannot show (an
+    imported fortnightly or monthly rule, a rule with dates…: the hours
+    value's rows with a "rule", publishing.is_kept_hours). Those are shown in
+    words under the rows, read-only, and carried in one hidden input
+    (`kept_name`), so that the form sent back (a row added, an error, the
+    conflict page) still shows them and compares them. Saving never changes
+    them: publishing keeps the record's own, whatever the input says."""
+
+    def __init__(self, unbound_field, label=None, *, max_entries: int, **kwargs) -> None:
+        super().__init__(unbound_field, label, max_entries=max_entries, **kwargs)
+        self.kept: list[dict[str, Any]] = []
+
+    @property
+    def kept_name(self) -> str:
+        return f"{self.name}-kept"  # not "<name>-<number>": FieldList reads no row from it
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        if formdata:
+            self.kept = publishing.kept_hours(formdata.get(self.kept_name))
+        else:
+            rows = list(data) if data is not unset_value and data else []
+            self.kept = [row for row in rows if publishing.is_kept_hours(row)]
+            data = [row for row in rows if not publishing.is_kept_hours(row)]
+        super().process(formdata, data, extra_filters)
+
+    @property
+    def kept_json(self) -> str:
+        return publishing.kept_hours_json(self.kept)
+
+    def kept_lines(self) -> list[str]:
+        return publishing.hours_lines(self.kept)
+
+
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -325,9 +359,9 @@ def _codes_input(field: publishing.Field, hint=None):
                               description=hint or field.hint)
 
 
-def _rows_input(row_form: type[RowForm], limit: int):
+def _rows_input(row_form: type[RowForm], limit: int, row_list: type[RowList] = RowList):
     def make(field: publishing.Field, hint=None):
-        return RowList(FormField(row_form), label=field.label, max_entries=limit, description=hint or field.hint)
+        return row_list(FormField(row_form), label=field.label, max_entries=limit, description=hint or field.hint)
 
     return make
 
@@ -342,6 +376,11 @@ def _read_text(form_field) -> str | None:
 
 def _read_rows(form_field) -> list[dict[str, Any]]:
     return [entry.form.to_value() for entry in form_field if not entry.form.dropped()]
+
+
+def _read_hours(form_field: HoursRowList) -> list[dict[str, Any]]:
+    # The kept rules as the form was given them: what the conflict page compares.
+    return _read_rows(form_field) + list(form_field.kept)
 
 
 @dataclass(frozen=True)
@@ -360,7 +399,7 @@ FORM_KINDS: dict[str, FormKind] = {
     publishing.AGE: FormKind(_age_input, lambda f: f.data),
     publishing.CHOICE: FormKind(_choice_input, lambda f: f.data or None),
     publishing.CODES: FormKind(_codes_input, lambda f: f.data or []),
-    publishing.HOURS: FormKind(_rows_input(HoursRowForm, publishing.MAX_HOUR_ROWS), _read_rows),
+    publishing.HOURS: FormKind(_rows_input(HoursRowForm, publishing.MAX_HOUR_ROWS, HoursRowList), _read_hours),
     publishing.PHONES: FormKind(_rows_input(PhoneRowForm, publishing.MAX_PHONES), _read_rows),
     publishing.DOCUMENTS: FormKind(_documents_input, lambda f: lines_of(f.data), lambda v: "\n".join(v or [])),
 }
