@@ -33,7 +33,7 @@ from .models import (
     TaxonomyTermLabel,
     service_taxonomy_term,
 )
-from .opening_hours import COUNTRY_TIMEZONES, DEFAULT_COUNTRY, LocalMoment, is_open
+from .opening_hours import DEFAULT_COUNTRY, LocalMoment, is_open
 from .recurrence import RULE_FIELDS, Rule, weekdays_of
 from .textnorm import sort_key
 
@@ -154,9 +154,11 @@ class FacetIndex:
         return {term.id: term for term in (*self.types.values(), *self.groups.values())}
 
     def open_bits(self, now: datetime) -> int:
-        moments = {country: LocalMoment.of(country, now) for country in COUNTRY_TIMEZONES}
+        moments: dict[str, LocalMoment] = {}
         bits = 0
         for group, members in self.schedule_bits.items():
+            if group.country not in moments:  # imported listings may be in any country
+                moments[group.country] = LocalMoment.of(group.country, now)
             if group.covers(moments[group.country]):
                 bits |= members
         return bits

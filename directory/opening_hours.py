@@ -15,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from babel.core import get_global
 
 from .models import WEEKDAYS, Schedule
 from .recurrence import occurs_on
@@ -24,8 +25,11 @@ DEFAULT_COUNTRY = "LV"
 
 
 @lru_cache(maxsize=32)
-def _holidays(country: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, years=year)
+def _holidays(country: str, year: int) -> holidays.HolidayBase | dict:
+    try:
+        return holidays.country_holidays(country, years=year)
+    except NotImplementedError:  # a country the holidays library does not know
+        return {}
 
 
 def is_public_holiday(country: str, day: date) -> bool:
@@ -33,9 +37,20 @@ def is_public_holiday(country: str, day: date) -> bool:
     return day in _holidays(country, day.year)
 
 
+@lru_cache(maxsize=64)
 def place_zone(country: str) -> ZoneInfo:
-    """The time zone of a country the directory covers (Latvia's otherwise)."""
-    return COUNTRY_TIMEZONES.get(country, COUNTRY_TIMEZONES[DEFAULT_COUNTRY])
+    """The time zone of a place's country: Latvia's and Lithuania's, or for
+    an imported listing elsewhere the zone of a one-zone country (Estonia,
+    Poland). For a country with several zones, or none known, Latvia's: the
+    directory cannot tell (a schedule's own UTC offset, when it states one,
+    is used instead)."""
+    if country in COUNTRY_TIMEZONES:
+        return COUNTRY_TIMEZONES[country]
+    zones = get_global("territory_zones").get(country or "")
+    try:
+        return ZoneInfo(zones[0]) if zones and len(zones) == 1 else COUNTRY_TIMEZONES[DEFAULT_COUNTRY]
+    except (KeyError, ValueError):
+        return COUNTRY_TIMEZONES[DEFAULT_COUNTRY]
 
 
 def local_now(country: str, now: datetime) -> datetime:

@@ -155,11 +155,19 @@ def website_names(client, query: str) -> list[str]:
 # ---------------------------------------------------------------- /api/
 
 
-def test_api_root_gives_versions_and_links(client):
+def test_api_root_gives_versions_profile_publisher_and_links(client, hsds):
     info = get_json(client, "/api/")
+    # The official document's answer to /: version, profile, openapi_url.
+    hsds(info, "openapi.json#/paths/~1/get/responses/200/content/application~1json/schema")
     assert info["version"] == "3.1"
+    # No profile of another body: the base specification's schema directory.
+    assert info["profile"] == "https://github.com/openreferral/specification/tree/3.1/schema"
     assert info["api_version"]
     assert info["openapi_url"] == "http://localhost/api/openapi.json"
+    assert info["publisher"] == {
+        "name": "Social services directory of the Latvia–Lithuania border region",
+        "url": "http://127.0.0.1:5000",
+    }
     for name in ("services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms"):
         assert client.get(info["links"][name]).status_code == 200
 
@@ -176,7 +184,9 @@ def test_openapi_document_describes_exactly_the_api_routes(seeded_app, client):
     assert documented == routed
     for path in ("/taxonomies/{id}", "/taxonomy_terms/{id}", "/service_at_locations/{id}"):
         assert path in document["paths"] and path.removesuffix("/{id}") in document["paths"]
-    operation_ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    operation_ids = [
+        op["operationId"] for item in document["paths"].values() for method, op in item.items() if method != "parameters"
+    ]
     assert len(operation_ids) == len(set(operation_ids))
     # Self-contained: nothing is fetched from elsewhere to read it.
     assert '"$ref": "http' not in json.dumps(document)
@@ -196,10 +206,11 @@ def test_every_starter_service_is_a_valid_fully_nested_hsds_service(seeded_app, 
         assert service["attributes"], "every starter service has a type or a group"
         for attribute in service["attributes"]:
             assert attribute["link_id"] == service_id and attribute["link_entity"] == "service"
-            assert attribute["link_type"] in ("service-type", "target-group")
+            # Which vocabulary: the term's taxonomy (link_type is the publisher's own, if any).
+            assert attribute["taxonomy_term"]["taxonomy_detail"]["name"] in ("Pakalpojumu veidi", "Mērķa grupas")
             assert attribute["taxonomy_term"]["id"] == attribute["taxonomy_term_id"]
             assert attribute["taxonomy_term"]["language"] == "lv"
-        assert service["cost_options"] == []
+        assert "cost_options" not in service  # not held here: not said to be none
         for at_location in service["service_at_locations"]:
             assert at_location["service_id"] == service_id
             for address in at_location["location"]["addresses"]:
@@ -227,7 +238,7 @@ def test_service_maps_the_directory_fields_to_hsds(seeded_app, client, hsds):
     assert service["fees_description"] == "Bez maksas."
     [schedule] = service["schedules"]
     assert (schedule["freq"], schedule["byday"], schedule["opens_at"], schedule["closes_at"]) == (
-        "WEEKLY", "MO", "09:00", "17:30"
+        "WEEKLY", "MO", "09:00:00", "17:30:00"
     )
     assert service["phones"][0]["number"] == "+371 65400000"
     assert service["languages"][0]["code"] == "ru"
@@ -354,9 +365,12 @@ def test_taxonomy_term_id_filters_by_type_or_group(seeded_app, client):
     )
     # The same filter twice, with different values, matches nothing.
     assert get_json(client, f"/api/services?taxonomy_term_id={day_centre}&type=camp")["total_items"] == 0
-    for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500):
-        page = get_json(client, f"/api/services?taxonomy_term_id={unknown}")
-        assert page["total_items"] == 0 and page["empty"]
+    page = get_json(client, "/api/services?taxonomy_term_id=6f1d3c2a-9b0e-4c55-8a43-000000000000")
+    assert page["total_items"] == 0 and page["empty"]
+    # Not an id at all: said, not taken for an id of nothing.
+    for malformed in ("x" * 500, "", "day-centre"):
+        error = get_json(client, f"/api/services?taxonomy_term_id={malformed}", 400)
+        assert error["parameter"] == "taxonomy_term_id" and "taxonomy_term_id" in error["error"]
 
 
 def test_paging(client, hsds):
@@ -600,14 +614,13 @@ def test_service_at_locations_filters(seeded_app, client, hsds):
     assert listed(f"taxonomy_term_id={youth}&search=centrs") == [
         s for s in services("search=centrs") if s in services(f"taxonomy_term_id={youth}")
     ]
-    assert listed("search=&taxonomy_term_id=&taxonomy_id=&organization_id=") == everything
-    # Unknown or implausible ids match nothing.
+    assert listed("search=") == everything
+    # Ids of no record match nothing; what is no id at all is a 400 naming it.
     for name in ("taxonomy_term_id", "taxonomy_id", "organization_id"):
-        for unknown in ("6f1d3c2a-9b0e-4c55-8a43-000000000000", "x" * 500):
-            page = get_json(client, f"/api/service_at_locations?{name}={unknown}")
-            assert page["total_items"] == 0 and page["empty"]
-    # Parameters of HSDS this API does not offer are ignored, as on the other lists.
-    assert listed("format=ndjson&postcode=LV-5401&proximity=100&modified_after=2099-01-01") == everything
+        page = get_json(client, f"/api/service_at_locations?{name}=6f1d3c2a-9b0e-4c55-8a43-000000000000")
+        assert page["total_items"] == 0 and page["empty"]
+        for malformed in ("x" * 500, ""):
+            assert get_json(client, f"/api/service_at_locations?{name}={malformed}", 400)["parameter"] == name
 
 
 def test_service_at_locations_paging(client, hsds):
@@ -712,7 +725,8 @@ def test_taxonomies_and_terms(seeded_app, client, hsds):
     assert only_groups["total_items"] == group_terms
     assert {t["taxonomy"] for t in only_groups["contents"]} == {"Mērķa grupas"}
     assert {t["taxonomy_id"] for t in only_groups["contents"]} == {group_id}
-    assert get_json(client, "/api/taxonomy_terms?taxonomy_id=nope")["empty"]
+    assert get_json(client, "/api/taxonomy_terms?taxonomy_id=6f1d3c2a-9b0e-4c55-8a43-000000000000")["empty"]
+    assert get_json(client, "/api/taxonomy_terms?taxonomy_id=nope", 400)["parameter"] == "taxonomy_id"
     second = get_json(client, "/api/taxonomy_terms?per_page=5&page=2")
     assert [t["id"] for t in second["contents"]] == [t["id"] for t in terms["contents"][5:10]]
 
