@@ -332,10 +332,6 @@ def _row_problems(table: str, values: dict[str, Any]) -> list[tuple[str, Any, se
         opens, closes = values.get("valid_from"), values.get("valid_to")
         if opens is not None and closes is not None and opens > closes:
             problems.append(("valid_from", _l("valid_from is after valid_to."), {"valid_from", "valid_to"}))
-    if table == "service_capacity":
-        available, maximum = values.get("available"), values.get("maximum")
-        if available is not None and maximum is not None and available > maximum:
-            problems.append(("available", _l("More available than the maximum."), {"available", "maximum"}))
     return problems
 
 

@@ -52,6 +52,8 @@ def convert(table: str, column: Column, value: Any) -> Any:
         return None
     kind = column.type
     if kind == "string":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # a JSON number where HSDS has text (an identifier): the same characters
         if not isinstance(value, str):
             raise Invalid(_l("Text expected."))
         if column.format or column.enum or column.check:
