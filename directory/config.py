@@ -130,3 +130,9 @@ MAX_CONTENT_LENGTH = 1024 * 1024
 # for another connection's write before answering "database is locked"
 # (pysqlite's own default is 5 s). PostgreSQL ignores it.
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
+
+# Who publishes the directory: the `publisher` of GET /api/ (with
+# PUBLIC_BASE_URL as its address) and the contact of the API's OpenAPI
+# document. PUBLISHER_EMAIL None: no address is given.
+PUBLISHER_NAME = "Social services directory of the Latvia–Lithuania border region"
+PUBLISHER_EMAIL = None

@@ -4,11 +4,12 @@ own), no session, CORS open for GET. Every error under /api/ is JSON."""
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
+from flask import Response, abort, current_app, jsonify, request, stream_with_context, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from ..hsds import openapi as openapi_document, queries, records
+from ..hsds import openapi as openapi_document, parameters, queries, records
+from ..hsds.paging import ndjson_lines
 from ..extensions import csrf, db
 from ..web import or_404
 from . import bp
@@ -20,30 +21,55 @@ csrf.exempt(bp)
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 
+@bp.before_request
+def only_known_parameters():
+    """A parameter the endpoint does not take is a 400 naming it, never ignored."""
+    if request.method != "OPTIONS" and request.endpoint not in (None, "api.unknown_url"):
+        parameters.check_names(request.args, request.endpoint.removeprefix("api."))
+
+
+def publisher() -> dict:
+    """Who runs this directory, from the settings."""
+    config = current_app.config
+    found = {"name": config["PUBLISHER_NAME"], "url": config["PUBLIC_BASE_URL"],
+             "email": config.get("PUBLISHER_EMAIL")}
+    return {key: value for key, value in found.items() if value}
+
+
+def answer(results, query: parameters.ListQuery):
+    """An HSDS page, or with format=ndjson every result streamed, read a chunk at a time.
+    What can fail (a 400) is decided before the stream starts; the stream
+    reads with a session of its own (Flask ends the view's before it runs),
+    so nothing it needs (no open cursor) is carried over from the view."""
+    if query.stream:
+        return Response(stream_with_context(ndjson_lines(results.stream())), mimetype="application/x-ndjson")
+    return results.page(query.paging)
+
+
 @bp.get("/")
 def index():
-    """The API's front door: its version and links to every list and to the OpenAPI description."""
+    """The API's front door: HSDS version and profile, its publisher, links to every list and to the OpenAPI description."""
     links = {
         name: url_for(f"api.{name}", _external=True)
         for name in (
             "services", "service_at_locations", "organizations", "taxonomies", "taxonomy_terms", "openapi"
         )
     }
-    return records.api_info(url_for("api.openapi", _external=True), links)
+    return records.api_info(url_for("api.openapi", _external=True), links, publisher())
 
 
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI description of this API."""
-    return openapi_document.openapi_document()
+    found = publisher()
+    return openapi_document.openapi_document(found["name"], found.get("url", ""), found.get("email", ""))
 
 
 @bp.get("/services")
 def services():
-    """Public services, a page at a time, filtered by the query string (?full=true nests details)."""
-    paging = queries.parse_paging(request.args)
-    full = queries.parse_boolean(request.args, "full")
-    return queries.search_service_page(db.session, request.args, paging, nested=full)
+    """Public services, as pages or a stream, filtered by the query string."""
+    query = parameters.read_query(request.args)
+    return answer(queries.service_results(db.session, query), query)
 
 
 @bp.get("/services/<service_id>")
@@ -55,10 +81,9 @@ def service(service_id: str):
 
 @bp.get("/service_at_locations")
 def service_at_locations():
-    """Services at their locations, a page at a time, filtered by the query string."""
-    paging = queries.parse_paging(request.args)
-    full = queries.parse_boolean(request.args, "full")
-    return queries.service_at_location_page(db.session, request.args, paging, nested=full)
+    """Services at their locations, as pages or a stream, filtered by the query string."""
+    query = parameters.read_query(request.args)
+    return answer(queries.service_at_location_results(db.session, query), query)
 
 
 @bp.get("/service_at_locations/<service_at_location_id>")
@@ -71,23 +96,25 @@ def service_at_location(service_at_location_id: str):
 
 @bp.get("/organizations")
 def organizations():
-    """Published organizations, a page at a time (?search= narrows by name)."""
-    paging = queries.parse_paging(request.args)
-    return queries.organization_page(db.session, request.args.get("search", ""), paging)
+    """Published organizations, as pages or a stream, filtered by the query string."""
+    query = parameters.read_query(request.args)
+    return answer(queries.organization_results(db.session, query), query)
 
 
 @bp.get("/organizations/<organization_id>")
 def organization(organization_id: str):
-    """One published organization with its services and locations."""
-    found = or_404(queries.get_public_organization(db.session, organization_id),
+    """One published organization with its locations and services (?full_service=true: fully nested)."""
+    full_service = parameters.read_boolean(request.args, "full_service")
+    found = or_404(queries.get_public_organization(db.session, organization_id, full_service),
                    "No published organization with this id")
-    return records.organization_dict(found, nested=True)
+    return queries.organization_record(found, nested=True, full_service=full_service)
 
 
 @bp.get("/taxonomies")
 def taxonomies():
     """The vocabularies the services are classified by."""
-    return queries.taxonomy_page(db.session, queries.parse_paging(request.args))
+    query = parameters.read_query(request.args)
+    return answer(queries.taxonomy_results(db.session, query), query)
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
@@ -99,9 +126,9 @@ def taxonomy(taxonomy_id: str):
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
-    """Terms of the vocabularies, a page at a time (?taxonomy_id= narrows to one)."""
-    paging = queries.parse_paging(request.args)
-    return queries.taxonomy_term_page(db.session, request.args.get("taxonomy_id"), paging)
+    """Terms of the vocabularies, as pages or a stream, filtered by the query string."""
+    query = parameters.read_query(request.args)
+    return answer(queries.taxonomy_term_results(db.session, query), query)
 
 
 @bp.get("/taxonomy_terms/<term_id>")
@@ -130,8 +157,8 @@ def read_only_allow_header(response):
     return response
 
 
-@bp.errorhandler(queries.InvalidQuery)
-def invalid_query(error: queries.InvalidQuery):
+@bp.errorhandler(parameters.InvalidQuery)
+def invalid_query(error: parameters.InvalidQuery):
     return jsonify(error=str(error), **error.details), 400
 
 

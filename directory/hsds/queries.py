@@ -1,37 +1,41 @@
-"""Which records the API shows, its query parameters and paging."""
+"""Which records the API shows, how they are found and loaded. Parameters
+are read in parameters.py, the services' search and order in selection.py,
+pages and streams in paging.py; HSDS dicts come from records.py."""
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
-from ..facets import facet_index
 from ..models import (
+    Contact,
     Location,
     Organization,
+    Phone,
     Service,
+    ServiceArea,
     ServiceAtLocation,
+    ServiceCapacity,
+    ServiceTermLink,
     Taxonomy,
     TaxonomyTerm,
+    TaxonomyTermLabel,
 )
-from ..search import (
-    MAX_PAGE,
-    MAX_QUERY_LENGTH,
-    SearchFilters,
-    full_text_backend,
-    parse_filters,
-    query_terms,
-    resolve_origin,
-    search_services,
-)
+from ..search import MAX_QUERY_LENGTH
 from ..textnorm import sort_key
+from . import nearby
+from .paging import CHUNK_SIZE, Results, ScannedResults
+from .parameters import (  # noqa: F401  (the API's limits and errors, where callers look for them)
+    DEFAULT_PER_PAGE,
+    DIRECTORY_FILTERS,
+    MAX_PER_PAGE,
+    InvalidQuery,
+    ListQuery,
+    Paging,
+)
 from .records import (
     organization_dict,
     service_at_location_dict,
@@ -39,115 +43,84 @@ from .records import (
     taxonomy_dict,
     taxonomy_term_dict,
 )
-
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
-# The directory's own search filters, read as the website reads its query string.
-DIRECTORY_FILTERS = ("place", "type", "group", "language", "free", "wheelchair", "open", "near", "radius")
-# Which website filter a term of each vocabulary is.
-FILTER_OF_TAXONOMY = {"service-type": "type", "target-group": "group"}
-
-
-class InvalidQuery(ValueError):
-    """A request the API refuses (400) instead of guessing what was meant."""
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.details = details
-
-
-
-# ------------------------------------------------------------------ paging
-
-
-@dataclass(frozen=True)
-class Paging:
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
-
-
-def _bounded_int(args: Mapping, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"-?[0-9]{1,12}", raw) or not low <= int(raw) <= high:
-        raise InvalidQuery(f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
-
-
-def parse_paging(args: Mapping) -> Paging:
-    """`page` and `per_page` as the OpenAPI document states them; anything
-    else is a 400, never silently another page than the one asked for."""
-    return Paging(
-        page=_bounded_int(args, "page", 1, 1, MAX_PAGE),
-        per_page=_bounded_int(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
-    )
-
-
-def parse_boolean(args: Mapping, name: str) -> bool:
-    raw = args.get(name)
-    if raw is None:
-        return False
-    if raw not in ("true", "false"):
-        raise InvalidQuery(f"{name} must be true or false")
-    return raw == "true"
-
-
-def page_object(contents: list[dict], total: int, paging: Paging) -> dict:
-    """The HSDS page wrapper. There is always a first page, empty or not; a
-    page past the last one is empty."""
-    total_pages = max(1, math.ceil(total / paging.per_page))
-    return {
-        "total_items": total,
-        "total_pages": total_pages,
-        "page_number": paging.page,
-        "size": len(contents),
-        "first_page": paging.page == 1,
-        "last_page": paging.page >= total_pages,
-        "empty": not contents,
-        "contents": contents,
-    }
+from .selection import select_services
 
 
 def _plausible_id(value: str | None) -> bool:
-    """Ids are UUID strings. Anything longer, or with a NUL byte (PostgreSQL
-    refuses those), names no record and is not sent to the database."""
+    """Ids in a path are UUID strings. Anything longer, or with a NUL byte
+    (PostgreSQL refuses those), names no record and is not sent to the database."""
     return bool(value) and len(value) <= 36 and "\x00" not in value
-
-
-# ----------------------------------------------------------------- queries
 
 
 def _is_public():
     return (Service.status == "active") & Service.organization.has(Organization.status == "published")
 
 
-_LOCATION_PARTS = (
-    Location.addresses,
-    Location.phones,
-    Location.schedules,
-    Location.accessibility,
-    Location.languages,
-)
+def _words(search: str) -> list[str]:
+    """Search words, folded as sort_key folds (case and diacritics)."""
+    return sort_key(search.replace("\x00", "")[:MAX_QUERY_LENGTH]).split()
 
 
-def _service_loads(nested: bool) -> list:
-    loads = [selectinload(Service.organization)]
+def _holds(words: list[str], *texts: str | None) -> bool:
+    """Every word is somewhere in the texts, ignoring case and diacritics
+    (in Python, so that SQLite and PostgreSQL agree)."""
+    folded = sort_key(" ".join(text for text in texts if text))
+    return all(word in folded for word in words)
+
+
+# ------------------------------------------------------------ services
+
+def _phones(relationship) -> list:
+    """A list of phones, with the languages HSDS nests in each."""
+    return [selectinload(relationship).selectinload(Phone.languages)]
+
+
+def _contacts(relationship) -> list:
+    """A list of contacts, with their phones."""
+    return [selectinload(relationship).selectinload(Contact.phones).selectinload(Phone.languages)]
+
+
+def _location_parts(path) -> list:
+    """Everything HSDS nests in a location reached by `path` (a loader option)."""
+    return [
+        path.selectinload(Location.addresses),
+        path.selectinload(Location.phones).selectinload(Phone.languages),
+        path.selectinload(Location.schedules),
+        path.selectinload(Location.accessibility),
+        path.selectinload(Location.languages),
+        path.selectinload(Location.contacts).selectinload(Contact.phones).selectinload(Phone.languages),
+    ]
+
+
+def _service_at_location_parts(path) -> list:
+    """What HSDS nests in a service_at_location reached by `path`, its location's parts too."""
+    return [
+        *_location_parts(path.selectinload(ServiceAtLocation.location)),
+        path.selectinload(ServiceAtLocation.service_areas),
+        path.selectinload(ServiceAtLocation.schedules),
+        path.selectinload(ServiceAtLocation.phones).selectinload(Phone.languages),
+        path.selectinload(ServiceAtLocation.contacts).selectinload(Contact.phones).selectinload(Phone.languages),
+    ]
+
+
+def _service_loads(nested: bool, with_organization: bool = True) -> list:
+    """Loader options for services as records.py shows them: one query per
+    kind of nested record, whatever the number of services."""
+    loads = [selectinload(Service.organization)] if with_organization else []
     if nested:
         loads += [
-            selectinload(Service.phones),
+            *_phones(Service.phones),
+            *_contacts(Service.contacts),
             selectinload(Service.schedules),
             selectinload(Service.languages),
-            selectinload(Service.contacts),
             selectinload(Service.required_documents),
+            selectinload(Service.urls),
+            selectinload(Service.service_areas),
+            selectinload(Service.capacities).selectinload(ServiceCapacity.unit),
+            selectinload(Service.term_links).selectinload(ServiceTermLink.term).selectinload(TaxonomyTerm.taxonomy),
             selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
+            *_service_at_location_parts(selectinload(Service.service_at_locations)),
         ]
-        at_location = selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location)
-        loads += [at_location.selectinload(part) for part in _LOCATION_PARTS]
     return loads
 
 
@@ -168,162 +141,188 @@ def load_services(session: Session, service_ids: list[str], nested: bool) -> lis
     return [by_id[service_id] for service_id in service_ids if service_id in by_id]
 
 
-def search_service_page(
-    session: Session, args: Mapping, paging: Paging, nested: bool = False, now: datetime | None = None
-) -> dict:
+def minimal_service(service: Service) -> dict:
+    """HSDS's `minimal` item: the id and when the service last changed."""
+    data = service_dict(service, nested=False, with_organization=False)
+    return {key: data[key] for key in ("id", "last_modified") if key in data}
+
+
+def service_results(session: Session, query: ListQuery, now: datetime | None = None) -> Results:
     """/services: the website's search (same filters, same ranking, nearest
-    first with `near`) as an HSDS page."""
-    raw = {name: args.get(name) for name in DIRECTORY_FILTERS if args.get(name) is not None}
-    raw["q"] = args.get("search", "")
-    filters = replace(parse_filters(raw), page=paging.page)
-    term_id = args.get("taxonomy_term_id")
-    if term_id:  # empty, as a form sends it, is no filter
-        filters = _with_term(session, filters, term_id)
-        if filters is None:
-            return page_object([], 0, paging)
-    origin, suggestions = resolve_origin(filters)
-    if filters.near and origin is None:
-        # The website shows every service and a "did you mean"; a program
-        # would take those for services near the place, so say it instead.
-        raise InvalidQuery(f"No known place matches near={filters.near!r}", suggestions=suggestions)
-    result = search_services(
-        session, filters, now=now, with_facets=False, origin=origin, page_size=paging.per_page
-    )
-    if result.filters.page != paging.page:  # past the last page: search_services gave the last one
-        return page_object([], result.total, paging)
-    services = load_services(session, [summary.id for summary in result.services], nested)
-    return page_object([service_dict(s, nested=nested) for s in services], result.total, paging)
+    first with `near`) narrowed by HSDS's filters; list items, fully nested
+    services (`full`) or ids with their last change (`minimal`)."""
+    selection = select_services(session, query, now)
+    if query.minimal:
+        show = minimal_service
+    else:
+        def show(service: Service) -> dict:
+            return service_dict(service, nested=query.full)
+    return Results(selection.total, selection.ids, selection.all_ids,
+                   lambda ids: load_services(session, ids, query.full), show)
 
 
-def _with_term(session: Session, filters: SearchFilters, term_id: str) -> SearchFilters | None:
-    """The filters with the term's own filter (type or group) set; None when
-    nothing can match: an unknown term, or another value of that filter."""
-    term = session.get(TaxonomyTerm, term_id) if _plausible_id(term_id) else None
-    name = FILTER_OF_TAXONOMY.get(term.taxonomy.code) if term is not None else None
-    if name is None or getattr(filters, name) not in ("", term.code):
-        return None
-    return replace(filters, **{name: term.code})
+
+# ------------------------------------------------------- organizations
 
 
-def _organization_loads() -> list:
-    loads = [
-        selectinload(Organization.phones),
-        selectinload(Organization.contacts),
-        selectinload(Organization.services),
+def _organization_loads(full_service: bool = False) -> list:
+    services = selectinload(Organization.services)
+    return [
+        *_phones(Organization.phones),
+        *_contacts(Organization.contacts),
+        selectinload(Organization.urls),
+        services.options(*_service_loads(True, with_organization=False)) if full_service else services,
+        *_location_parts(selectinload(Organization.locations)),
     ]
-    return loads + [selectinload(Organization.locations).selectinload(part) for part in _LOCATION_PARTS]
 
 
-def organization_page(session: Session, search: str, paging: Paging) -> dict:
-    """/organizations: published organizations by name; `search` keeps those
-    whose name or alternate name holds every word, ignoring case and
-    diacritics (in Python, so SQLite and PostgreSQL agree)."""
-    words = sort_key(search.replace("\x00", "")[:MAX_QUERY_LENGTH]).split()
-    rows = session.execute(
-        select(Organization.id, Organization.name, Organization.alternate_name).where(
-            Organization.status == "published"
-        )
-    ).all()
-    matching = sorted(
-        (
-            (sort_key(name), org_id)
-            for org_id, name, alternate_name in rows
-            if all(word in sort_key(f"{name} {alternate_name or ''}") for word in words)
-        )
+def organization_record(organization: Organization, nested: bool = True, full_service: bool = False) -> dict:
+    """An organization as HSDS nests it; `full_service`: fully nested, its
+    services too (as /services/{id} gives them, less the organization)."""
+    data = organization_dict(organization, nested=nested or full_service)
+    if full_service:
+        data["services"] = [
+            service_dict(service, nested=True, with_organization=False)
+            for service in organization.services
+            if service.status == "active"
+        ]
+    return data
+
+
+def _with_public_services_having(query: ListQuery):
+    """Organizations offering a public service with the term, or with a term of the taxonomy."""
+    services = select(Service.organization_id).where(_is_public())
+    if query.taxonomy_term_id:
+        services = services.where(Service.taxonomy_terms.any(TaxonomyTerm.id == query.taxonomy_term_id))
+    if query.taxonomy_id:
+        services = services.where(Service.taxonomy_terms.any(TaxonomyTerm.taxonomy_id == query.taxonomy_id))
+    return Organization.id.in_(services)
+
+
+def organization_results(session: Session, query: ListQuery) -> Results:
+    """/organizations: published organizations by name. `search` keeps those
+    whose name or alternate name holds every word; `taxonomy_term_id` and
+    `taxonomy_id` those offering a public service with that term, or a term
+    of that taxonomy. Items: one-to-one fields; `full`: fully nested;
+    `full_service`: fully nested with fully nested services."""
+    words = _words(query.search)
+    rows = select(Organization.id, Organization.name, Organization.alternate_name).where(
+        Organization.status == "published"
     )
-    in_page = [org_id for _, org_id in matching[paging.offset : paging.offset + paging.per_page]]
-    by_id = {
-        org.id: org for org in session.scalars(select(Organization).where(Organization.id.in_(in_page)))
-    }
-    contents = [organization_dict(by_id[org_id]) for org_id in in_page if org_id in by_id]
-    return page_object(contents, len(matching), paging)
+    if query.taxonomy_term_id or query.taxonomy_id:
+        rows = rows.where(_with_public_services_having(query))
+    matching = sorted(
+        (sort_key(name), org_id)
+        for org_id, name, alternate_name in session.execute(rows)
+        if _holds(words, name, alternate_name)
+    )
+    nested = query.full or query.full_service
+
+    def load(ids: list[str]) -> list[Organization]:
+        loaded = select(Organization).where(Organization.id.in_(ids))
+        if nested:
+            loaded = loaded.options(*_organization_loads(query.full_service))
+        by_id = {org.id: org for org in session.scalars(loaded)}
+        return [by_id[org_id] for org_id in ids if org_id in by_id]
+
+    return Results.of_ids([org_id for _, org_id in matching], load,
+                          lambda org: organization_record(org, nested, query.full_service))
 
 
-def get_public_organization(session: Session, organization_id: str) -> Organization | None:
+
+def get_public_organization(session: Session, organization_id: str, full_service: bool = False) -> Organization | None:
     if not _plausible_id(organization_id):
         return None
     query = (
         select(Organization)
         .where(Organization.id == organization_id, Organization.status == "published")
-        .options(*_organization_loads())
+        .options(*_organization_loads(full_service))
     )
     return session.scalars(query).first()
 
 
-def ranked_service_ids(session: Session, search: str) -> list[str]:
-    """Every public service matching `search` (the website's full text), in
-    /services' order without `near`: services whose own or centre's name has
-    every word first, then the other matches, each tier by name. No words:
-    every public service, by name."""
-    backend = full_text_backend(session)
-    index = facet_index(session, backend.key)
-
-    def fetch(term: str, names_only: bool) -> list:
-        return backend.matching_keys(session, term, names_only)
-
-    found = in_names = index.all_bits
-    for term in query_terms(parse_filters({"q": search}).q):
-        found &= index.term_matches(term, False, fetch)
-        in_names &= index.term_matches(term, True, fetch)
-    everything = len(index.service_ids)
-    positions = index.positions(found & in_names, 0, everything)
-    positions += index.positions(found & ~in_names, 0, everything)
-    return [index.service_ids[p] for p in positions]
+# ------------------------------------------------ service_at_locations
 
 
 def _service_at_location_loads(nested: bool) -> list:
-    location = selectinload(ServiceAtLocation.location)
     service = selectinload(ServiceAtLocation.service)
     if not nested:
-        return [location, service.selectinload(Service.organization)]
-    return [
-        *(location.selectinload(part) for part in _LOCATION_PARTS),
-        service.options(*_service_loads(True)),
+        return [selectinload(ServiceAtLocation.location), service.selectinload(Service.organization)]
+    # The service_at_location's own parts: loaded from the root, not through a path.
+    own = [
+        *_location_parts(selectinload(ServiceAtLocation.location)),
+        selectinload(ServiceAtLocation.service_areas),
+        selectinload(ServiceAtLocation.schedules),
+        *_phones(ServiceAtLocation.phones),
+        *_contacts(ServiceAtLocation.contacts),
     ]
+    return [*own, service.options(*_service_loads(True))]
 
 
-def service_at_location_page(session: Session, args: Mapping, paging: Paging, nested: bool = False) -> dict:
-    """/service_at_locations: where public services are offered, one item per
-    service and location. Services come in /services' order (`search` is its
-    full text), each one's locations by name. `organization_id`,
-    `taxonomy_term_id` and `taxonomy_id` keep the services of that
-    organization, with that term, with a term of that vocabulary; empty is no
-    filter, an unknown id matches nothing."""
-    query = (
-        select(ServiceAtLocation.id, ServiceAtLocation.service_id, Location.name)
+def service_at_location_results(session: Session, query: ListQuery, now: datetime | None = None) -> Results:
+    """/service_at_locations: where the services /services would give are
+    offered, one item per service and location; services in /services'
+    order, each one's locations by name. With `postcode`: nearest that
+    postal code first, only where the service's areas (when they have a
+    GeoJSON extent) hold it, and with `proximity` only within that many
+    metres of it. A postal code no listing has is a 400."""
+    origin = None
+    if query.postcode:
+        origin = nearby.locate_postcode(session, query.postcode)
+        if origin is None:
+            raise InvalidQuery(
+                f"postcode {query.postcode} cannot be located: no address in the directory has it",
+                parameter="postcode",
+            )
+    selection = select_services(session, query, now)
+    rank = {service_id: i for i, service_id in enumerate(selection.all_ids())}
+    rows = session.execute(
+        select(ServiceAtLocation.id, ServiceAtLocation.service_id, Location.name, Location.latitude,
+               Location.longitude)
         .join(Service, Service.id == ServiceAtLocation.service_id)
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .where(_is_public())
-    )
-    conditions = {
-        "organization_id": lambda value: Service.organization_id == value,
-        "taxonomy_term_id": lambda value: Service.taxonomy_terms.any(TaxonomyTerm.id == value),
-        "taxonomy_id": lambda value: Service.taxonomy_terms.any(TaxonomyTerm.taxonomy_id == value),
-    }
-    for name, condition in conditions.items():
-        value = args.get(name)
-        if not value:  # empty, as a form sends it, is no filter
+    ).all()
+    rows = [row for row in rows if row.service_id in rank]
+    if origin is not None:
+        rows = _near_postcode(session, rows, origin, query.proximity_m)
+        matching = sorted(
+            (row.latitude is None, nearby.estimate_m(origin, row.latitude, row.longitude) if row.latitude is not None
+             else 0.0, rank[row.service_id], sort_key(row.name or ""), row.id)
+            for row in rows
+        )
+    else:
+        matching = sorted((rank[row.service_id], sort_key(row.name or ""), row.id) for row in rows)
+
+    def load(ids: list[str]) -> list[ServiceAtLocation]:
+        loaded = select(ServiceAtLocation).where(ServiceAtLocation.id.in_(ids))
+        by_id = {sal.id: sal for sal in session.scalars(loaded.options(*_service_at_location_loads(query.full)))}
+        return [by_id[sal_id] for sal_id in ids if sal_id in by_id]
+
+    return Results.of_ids([key[-1] for key in matching], load,
+                          lambda sal: service_at_location_dict(sal, nested=query.full, with_service=True))
+
+
+def _near_postcode(session: Session, rows: list, origin: nearby.Point, proximity_m: float | None) -> list:
+    """The rows whose service areas (their own or their service's) hold the
+    postal code, when any area can tell; within `proximity_m` of it when given."""
+    verdicts: dict[str, list[bool]] = {}  # service or service_at_location id -> what its areas say
+    areas = select(ServiceArea.service_id, ServiceArea.service_at_location_id, ServiceArea.extent,
+                   ServiceArea.extent_type).where(ServiceArea.extent.is_not(None))
+    for service_id, sal_id, extent, extent_type in session.execute(areas):
+        holds = nearby.area_holds(extent, extent_type, origin)
+        if holds is not None:
+            verdicts.setdefault(sal_id or service_id, []).append(holds)
+    kept = []
+    for row in rows:
+        said = verdicts.get(row.id, []) + verdicts.get(row.service_id, [])
+        if said and not any(said):
             continue
-        if not _plausible_id(value):
-            return page_object([], 0, paging)
-        query = query.where(condition(value))
-    rank = {service_id: i for i, service_id in enumerate(ranked_service_ids(session, args.get("search", "")))}
-    matching = sorted(
-        (rank[service_id], sort_key(location_name or ""), sal_id)
-        for sal_id, service_id, location_name in session.execute(query)
-        if service_id in rank
-    )
-    in_page = [sal_id for _, _, sal_id in matching[paging.offset : paging.offset + paging.per_page]]
-    by_id = {}
-    if in_page:
-        loaded = select(ServiceAtLocation).where(ServiceAtLocation.id.in_(in_page))
-        by_id = {sal.id: sal for sal in session.scalars(loaded.options(*_service_at_location_loads(nested)))}
-    contents = [
-        service_at_location_dict(by_id[sal_id], nested=nested, with_service=True)
-        for sal_id in in_page
-        if sal_id in by_id
-    ]
-    return page_object(contents, len(matching), paging)
+        if proximity_m is not None and not nearby.within_m(origin, row.latitude, row.longitude, proximity_m):
+            continue
+        kept.append(row)
+    return kept
+
 
 
 def get_public_service_at_location(session: Session, sal_id: str) -> ServiceAtLocation | None:
@@ -339,6 +338,9 @@ def get_public_service_at_location(session: Session, sal_id: str) -> ServiceAtLo
     return session.scalars(query).first()
 
 
+# ----------------------------------------------------------- taxonomies
+
+
 def get_taxonomy(session: Session, taxonomy_id: str) -> Taxonomy | None:
     return session.get(Taxonomy, taxonomy_id) if _plausible_id(taxonomy_id) else None
 
@@ -350,25 +352,71 @@ def get_taxonomy_term(session: Session, term_id: str) -> TaxonomyTerm | None:
     return session.scalars(query.options(selectinload(TaxonomyTerm.taxonomy))).first()
 
 
-def taxonomy_page(session: Session, paging: Paging) -> dict:
-    total = session.scalar(select(func.count()).select_from(Taxonomy))
-    query = select(Taxonomy).order_by(Taxonomy.name, Taxonomy.id).offset(paging.offset).limit(paging.per_page)
-    return page_object([taxonomy_dict(t) for t in session.scalars(query)], total, paging)
+def _keyset_rows(session: Session, statement, keys: list) -> Iterator:
+    """The rows of `statement`, whose first columns are `keys` (its order),
+    read CHUNK_SIZE at a time, each read starting after the last key seen:
+    no cursor stays open between reads, and memory holds one chunk."""
+    last = None
+    while True:
+        page = statement if last is None else statement.where(tuple_(*keys) > tuple_(*last))
+        rows = session.execute(page.order_by(*keys).limit(CHUNK_SIZE)).all()
+        yield from rows
+        if len(rows) < CHUNK_SIZE:
+            return
+        last = tuple(rows[-1])[: len(keys)]
 
 
-def taxonomy_term_page(session: Session, taxonomy_id: str | None, paging: Paging) -> dict:
-    """Terms in their vocabulary's order; `taxonomy_id` keeps one vocabulary
-    (an unknown one has no terms)."""
-    query = select(TaxonomyTerm).join(Taxonomy)
-    if taxonomy_id:
-        query = query.where(TaxonomyTerm.taxonomy_id == (taxonomy_id if _plausible_id(taxonomy_id) else None))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    query = (
-        query.options(selectinload(TaxonomyTerm.taxonomy))
-        .order_by(Taxonomy.code, TaxonomyTerm.position, TaxonomyTerm.code, TaxonomyTerm.id)
-        .offset(paging.offset)
-        .limit(paging.per_page)
+def taxonomy_results(session: Session, query: ListQuery) -> ScannedResults:
+    """/taxonomies by name; `search`: every word in the name or description."""
+    words = _words(query.search)
+
+    keys = [Taxonomy.name, Taxonomy.id]
+
+    def ordered_ids() -> Iterator[str]:
+        rows = _keyset_rows(session, select(*keys, Taxonomy.description), keys)
+        return (row.id for row in rows if _holds(words, row.name, row.description))
+
+    def load(ids: list[str]) -> list[Taxonomy]:
+        by_id = {t.id: t for t in session.scalars(select(Taxonomy).where(Taxonomy.id.in_(ids)))}
+        return [by_id[i] for i in ids if i in by_id]
+
+    return ScannedResults(ordered_ids, load, taxonomy_dict)
+
+
+def taxonomy_term_results(session: Session, query: ListQuery) -> ScannedResults:
+    """/taxonomy_terms in their vocabulary's order. `taxonomy_id`: one
+    vocabulary; `parent_id`: the children of a term; `top_only`: terms
+    without a parent; `search`: every word in the code, name, description or
+    a label of the term in any language. An unknown id has no terms."""
+    words = _words(query.search)
+    labels: dict[str, list[str]] = {}
+    if words:
+        for term_id, name in session.execute(select(TaxonomyTermLabel.term_id, TaxonomyTermLabel.name)):
+            labels.setdefault(term_id, []).append(name)
+    # The vocabulary's order; the taxonomy's code is labelled apart from the term's.
+    keys = [Taxonomy.code, TaxonomyTerm.position, TaxonomyTerm.code, TaxonomyTerm.id]
+    rows = (
+        select(Taxonomy.code.label("taxonomy_code"), *keys[1:], TaxonomyTerm.name, TaxonomyTerm.description)
+        .select_from(TaxonomyTerm)
+        .join(Taxonomy, Taxonomy.id == TaxonomyTerm.taxonomy_id)
     )
-    return page_object([taxonomy_term_dict(t) for t in session.scalars(query)], total, paging)
+    if query.taxonomy_id:
+        rows = rows.where(TaxonomyTerm.taxonomy_id == query.taxonomy_id)
+    if query.parent_id:
+        rows = rows.where(TaxonomyTerm.parent_id == query.parent_id)
+    if query.top_only:
+        rows = rows.where(TaxonomyTerm.parent_id.is_(None))
 
+    def ordered_ids() -> Iterator[str]:
+        return (
+            row.id for row in _keyset_rows(session, rows, keys)
+            if _holds(words, row.code, row.name, row.description, *labels.get(row.id, ()))
+        )
+
+    def load(ids: list[str]) -> list[TaxonomyTerm]:
+        loaded = select(TaxonomyTerm).where(TaxonomyTerm.id.in_(ids)).options(selectinload(TaxonomyTerm.taxonomy))
+        by_id = {t.id: t for t in session.scalars(loaded)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    return ScannedResults(ordered_ids, load, taxonomy_term_dict)
 

@@ -31,8 +31,9 @@ from ..models import (
 )
 from .mapping import API_VERSION, HSDS_DIR, HSDS_VERSION, hsds_row
 
-# The HSDS profile this API serves: the base specification.
-PROFILE = "https://openreferral.org/imports/hsds/"
+# The HSDS profile this API serves: the base specification's schemas (the
+# specification's Profiles reference names them as HSDS's canonical address).
+PROFILE = "https://github.com/openreferral/specification/tree/3.1/schema"
 
 
 @cache
