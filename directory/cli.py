@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import smtplib
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -19,7 +23,8 @@ from .audit import record
 from .database import vacuum_after_purge
 from .hsds.export import export_package
 from .hsds.importer import import_package
-from .hsds.report import format_problem
+from .hsds import reader as hsds_reader
+from .hsds.report import MAX_ARCHIVE_BYTES, MAX_FILE_BYTES, MAX_ROWS, format_problem
 from .extensions import db
 from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
@@ -124,21 +129,108 @@ def export_command(folder: Path, published_only: bool) -> None:
                            json=summary.json_file.name))
 
 
+MB = 1024 * 1024
+
+
+class ImportProgress:
+    """What `flask import` shows while the importer works: given to it as
+    `progress(stage, done, total)`. On a terminal, one line on stderr that
+    updates in place (at most ten times a second); otherwise (a log, a
+    pipe) one line per stage, so logs stay short."""
+
+    def __init__(self):
+        self.stream = sys.stderr  # at call time: the test runner's, under test
+        self.tty = self.stream.isatty()
+        self.stage: str | None = None
+        self.shown = 0.0
+
+    def __call__(self, stage, done: int, total: int) -> None:
+        stage = str(stage)
+        if stage != self.stage:
+            if self.tty and self.stage is not None:
+                self.stream.write("\n")
+            self.stage = stage
+            if not self.tty:
+                click.echo(f"{stage}: {total:,}" if total > 1 else stage, err=True)
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if done < total and now - self.shown < 0.1:
+            return
+        self.shown = now
+        figures = f"{done:,}/{total:,} ({done * 100 // total}%)" if total else f"{done:,}"
+        self.stream.write(f"\r{stage}: {figures}\033[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.stage is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _import_limits(max_file_mb: float | None, max_rows: int | None, max_archive_mb: float | None):
+    """The limits the options ask for, the web upload's for the others; None
+    when no option is given (the reader's own defaults)."""
+    if max_file_mb is None and max_rows is None and max_archive_mb is None:
+        return None
+    limits = hsds_reader.default_limits()
+    if max_file_mb is not None:
+        limits = dataclasses.replace(limits, max_file_bytes=int(max_file_mb * MB))
+    if max_rows is not None:
+        limits = dataclasses.replace(limits, max_rows=max_rows)
+    if max_archive_mb is not None:
+        limits = dataclasses.replace(limits, max_archive_bytes=int(max_archive_mb * MB))
+    return limits
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--lang", default="en", show_default=True, help="Language of the report, one of LANGUAGES.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Largest file, unpacked, in MB (default {MAX_FILE_BYTES / MB:g}, as for an upload).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=None,
+              help=f"Most rows of one table (default {MAX_ROWS:,}, as for an upload).")
+@click.option("--max-archive-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Most a .zip may unpack to, in MB (default {MAX_ARCHIVE_BYTES / MB:g}, as for an upload).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the rows without a problem; leave out those with one (and the rows that need "
+                   "them) and list them. Without it, any problem stops the whole import.")
 @with_appcontext
-def import_command(path: Path, lang: str) -> None:
-    """Import an HSDS 3.0 data package: a folder with datapackage.json, a .zip
-    of one, or a JSON file as `export` writes it. Every row is checked first;
-    on any problem nothing is imported, the problems are listed and the
-    command exits with status 1. Records whose id exists are updated."""
+def import_command(path: Path, lang: str, max_file_mb: float | None, max_rows: int | None,
+                   max_archive_mb: float | None, skip_invalid: bool) -> None:
+    """Import an Open Referral HSDS (3.0 or 3.1) package: a folder with
+    datapackage.json or with CSV files named as HSDS names them
+    (organizations.csv, …), a .zip of one, or a JSON file (directory.json as
+    `export` writes it, a tabular.json, or the API's answers: one service,
+    organization, location, … or a list of them). Every row is checked
+    first; on any problem nothing is imported (unless --skip-invalid), the
+    problems are listed and the command exits with status 1. Records whose
+    id exists are updated.
+
+    The limits are the web upload's; lift them for a large package, for
+    instance one of 100,000 services: --max-rows 1000000 --max-file-mb 500."""
     if lang not in current_app.config["LANGUAGES"]:
         raise click.BadParameter(", ".join(current_app.config["LANGUAGES"]), param_hint="--lang")
-    report = import_package(db.session, path)
+    limits = _import_limits(max_file_mb, max_rows, max_archive_mb)
+    progress = ImportProgress()
+    # Pass the importer only the keyword arguments it takes (an older one
+    # lacks some); an option it cannot honour is said, never ignored.
+    accepted = inspect.signature(import_package).parameters
+    for key, asked, option in (("skip_invalid", skip_invalid, "--skip-invalid"),
+                               ("limits", limits is not None, "--max-…")):
+        if asked and key not in accepted:
+            raise click.UsageError(f"{option}: this version of the importer does not take it.")
+    options = {"skip_invalid": skip_invalid, "limits": limits, "progress": progress}
+    try:
+        report = import_package(db.session, path, **{k: v for k, v in options.items() if k in accepted})
+    finally:
+        progress.close()
     with force_locale(lang):
         for warning in report.warnings:
             click.echo(gettext("Note: %(problem)s", problem=format_problem(warning)))
+        skipped = getattr(report, "skipped", None) or []
+        for problem in skipped:
+            click.echo(gettext("Left out: %(problem)s", problem=format_problem(problem)), err=True)
         if not report.ok:
             for problem in report.problems:
                 click.echo(format_problem(problem), err=True)
@@ -148,7 +240,7 @@ def import_command(path: Path, lang: str) -> None:
             click.echo(ngettext("Nothing was imported: %(num)d problem.", "Nothing was imported: %(num)d problems.",
                                 report.problem_count), err=True)
             raise SystemExit(1)
-        for name, count in report.counts.items():
+        for count in report.counts.values():
             click.echo(gettext("%(file)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged",
                                file=count.file, created=count.created, updated=count.updated,
                                unchanged=count.unchanged)
@@ -156,6 +248,9 @@ def import_command(path: Path, lang: str) -> None:
         totals = report.totals()
         click.echo(gettext("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged rows.",
                            created=totals.created, updated=totals.updated, unchanged=totals.unchanged))
+        if skipped:
+            click.echo(ngettext("%(num)d problem left its row out (--skip-invalid).",
+                                "%(num)d problems left their rows out (--skip-invalid).", len(skipped)), err=True)
 
 
 @click.command("purge")
@@ -195,6 +290,27 @@ def remind_command() -> None:
     click.echo(f"Centres reminded of referrals waiting {config['REFERRAL_REMIND_DAYS']} days or more: {reminded}")
 
 
+@click.command("run-import-jobs")
+@click.option("--include-running", is_flag=True,
+              help="Also run jobs marked running: those a stopped process left unfinished "
+                   "(only when no other process is importing).")
+@with_appcontext
+def run_import_jobs_command(include_running: bool) -> None:
+    """Run the import jobs uploads left queued (e.g. by a restarted server),
+    one after another, oldest first."""
+    from .hsds.importer import run_job
+    from .models import ImportJob
+
+    statuses = ("queued", "running") if include_running else ("queued",)
+    ids = list(db.session.scalars(select(ImportJob.id).where(ImportJob.status.in_(statuses)).order_by(ImportJob.id)))
+    if include_running:
+        db.session.execute(ImportJob.__table__.update().where(ImportJob.status == "running").values(status="queued"))
+    db.session.commit()
+    for job_id in ids:
+        click.echo(f"import job {job_id}: {run_job(current_app._get_current_object(), job_id) or 'taken by another process'}")
+    click.echo(f"{len(ids)} import jobs run.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(purge_command)
     app.cli.add_command(remind_command)
@@ -204,3 +320,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_mail_command)
     app.cli.add_command(export_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(run_import_jobs_command)

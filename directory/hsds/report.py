@@ -43,6 +43,7 @@ class Limits:
     max_archive_bytes: int = field(default_factory=lambda: MAX_ARCHIVE_BYTES)  # a .zip, unpacked in total
     max_archive_members: int = field(default_factory=lambda: MAX_ARCHIVE_MEMBERS)  # entries of a .zip
 
+
 logger = logging.getLogger(__name__)
 
 
