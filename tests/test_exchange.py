@@ -513,7 +513,7 @@ def test_a_package_from_another_publisher_without_the_directorys_own_files(enric
     """Only the HSDS files: slugs and codes are made from names, and the
     directory's own fields keep their values on records it already has."""
     descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["resources"] = [r for r in descriptor["resources"] if not r["name"].startswith("x_")]
+    descriptor["resources"] = [r for r in descriptor["resources"] if not r["path"].startswith("x_")]
     (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     for path in package.glob("x_*.csv"):
         path.unlink()
@@ -604,15 +604,15 @@ BAD_CELLS = {
                               "taxonomy_term_id", "Unknown taxonomy term"),
     "unknown organization": (_set("services.csv", None, "organization_id", str(uuid.uuid4())), "services.csv",
                              "organization_id", "No organization with this id"),
-    "unknown location": (_set("addresses.csv", None, "location_id", str(uuid.uuid4())), "addresses.csv",
-                         "location_id", "No location with this id"),
+    "unknown location": (_set("x_incomplete_addresses.csv", None, "location_id", str(uuid.uuid4())),
+                         "x_incomplete_addresses.csv", "location_id", "No location with this id"),
     "unknown source document": (_set("x_organizations.csv", None, "source_id", "no-such-file.txt"),
                                 "x_organizations.csv", "source_id", "No source document"),
     "not a uuid": (_set("services.csv", None, "organization_id", "vigante"), "services.csv", "organization_id",
                    "UUID"),
     "duplicate id": (_duplicate_row("organizations.csv"), "organizations.csv", "id", "Duplicate id"),
-    "not a country code": (_set("addresses.csv", None, "country", "Latvija"), "addresses.csv", "country",
-                           "ISO 3166-1"),
+    "not a country code": (_set("x_incomplete_addresses.csv", None, "country", "Latvija"),
+                           "x_incomplete_addresses.csv", "country", "ISO 3166-1"),
     "not a web address": (_set("organizations.csv", None, "website", "javascript:alert(1)"), "organizations.csv",
                           "website", "http://"),
     "not an e-mail address": (_set("contacts.csv", None, "email", "anna at example.lv"), "contacts.csv", "email",
@@ -933,8 +933,9 @@ def upload(client, data: bytes, name="export.zip", lang="en", token=True, header
     form = {"package": (io.BytesIO(data), name)}
     if token:
         form["csrf_token"] = csrf_token(client, f"/{lang}/admin/import")
+    # Without htmx the upload redirects to its import job's page (POST/redirect/GET).
     return client.post(f"/{lang}/admin/import", data=form, content_type="multipart/form-data",
-                       headers=headers or {})
+                       headers=headers or {}, follow_redirects=True)
 
 
 def test_the_import_page_works_without_javascript_and_shows_progress_with_htmx(seeded_app, accounts):
@@ -1001,9 +1002,9 @@ def test_an_admin_sees_the_problems_and_nothing_is_imported(enriched_app, accoun
     assert not page.select_one("#import-success")
     with enriched_app.app_context():
         after = all_rows()
-    # The admin's own sign-in is all that changed.
-    assert {k: v for k, v in after.items() if k not in ("audit_event", "user_account")} == \
-        {k: v for k, v in before.items() if k not in ("audit_event", "user_account")}
+    # The admin's own sign-in and the import job are all that changed.
+    assert {k: v for k, v in after.items() if k not in ("audit_event", "user_account", "import_job")} == \
+        {k: v for k, v in before.items() if k not in ("audit_event", "user_account", "import_job")}
     with enriched_app.app_context():
         assert db.session.scalar(select(func.count()).where(AuditEvent.action == "data-import")) == 0
 
@@ -1208,12 +1209,13 @@ def test_an_import_beaten_by_a_concurrent_edit_says_to_run_it_again(enriched_app
     service_id = rows[row - 2]["id"]
     write = importer._write
 
-    def write_while_an_editor_saves(session, package_, report):
-        write(session, package_, report)
+    def write_while_an_editor_saves(session, package_, report, *args):
+        writer = write(session, package_, report, *args)
         # An editor saves the service meanwhile: its version moves under the import.
         session.execute(update(Service).where(Service.id == service_id)
                         .values(name="Saved by the editor", version=Service.version + 1)
                         .execution_options(synchronize_session=False))
+        return writer
 
     monkeypatch.setattr(importer, "_write", write_while_an_editor_saves)
     message = "Someone changed these records meanwhile; run the import again."

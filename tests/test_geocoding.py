@@ -209,7 +209,7 @@ def test_an_imported_address_is_located(seeded_app, tmp_path):
     def forget_position(header, rows):
         rows[row_of(rows, id=SASKARSME_LOCATION)].update(latitude="", longitude="")
 
-    edit_csv(package, "addresses.csv", move)
+    edit_csv(package, "x_incomplete_addresses.csv", move)  # no postal code: not a complete HSDS address
     edit_csv(package, "locations.csv", forget_position)
     edit_csv(package, "x_locations.csv", lambda header, rows: rows[row_of(rows, id=SASKARSME_LOCATION)].update(
         geocode_precision=""))

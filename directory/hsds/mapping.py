@@ -338,6 +338,7 @@ REFERENCES: dict[tuple[str, str], tuple[str, str | None]] = {
 for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule",
                "required_document"):
     REFERENCES[(f"x_{_table}", "source_id")] = ("x_source_document", "source")
+REFERENCES[("x_incomplete_address", "location_id")] = ("location", "location")
 
 # Required here although HSDS does not require them (the directory's own
 # NOT NULL columns).
@@ -359,6 +360,7 @@ OWNERS = {
     "schedule": ("service_id", "location_id", "service_at_location_id"),
     "language": ("service_id", "location_id", "phone_id"),
     "address": ("location_id",),
+    "x_incomplete_address": ("location_id",),
     "accessibility": ("location_id",),
     "required_document": ("service_id",),
     "url": ("organization_id", "service_id"),

@@ -199,13 +199,12 @@ def _validate_once(session: Session, package: Package) -> Report:
         valid[name] = rows
         rows_by_key[name] = by_key
 
-    # Addresses lacking a part HSDS requires came in their own x_ file.
-    if INCOMPLETE_ADDRESS in valid:
-        valid.setdefault("address", []).extend(valid.pop(INCOMPLETE_ADDRESS))
-        for key, (number, values) in rows_by_key.pop(INCOMPLETE_ADDRESS, {}).items():
-            rows_by_key.setdefault("address", {}).setdefault(key, (number, values))
-        if INCOMPLETE_ADDRESS in unreadable:
-            unreadable.add("address")
+    # Addresses lacking a part HSDS requires came in their own x_ file: their
+    # x_addresses.csv rows find them as addresses (and are written as such).
+    for key, (number, values) in rows_by_key.get(INCOMPLETE_ADDRESS, {}).items():
+        rows_by_key.setdefault("address", {}).setdefault(key, (number, values))
+    if INCOMPLETE_ADDRESS in unreadable:
+        unreadable.add("address")
 
     # 2. References to other tables, in the package or the database.
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -261,6 +260,8 @@ def _validate_once(session: Session, package: Package) -> Report:
     _check_unique_codes(session, package, valid, files, report)
     _check_rows_per_record(valid, files, report)
 
+    if INCOMPLETE_ADDRESS in valid:
+        valid.setdefault("address", []).extend(valid.pop(INCOMPLETE_ADDRESS))
     package.valid = valid
     return report
 
