@@ -907,3 +907,29 @@ class ReferralEvent(db.Model):
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()
+
+
+class ImportJob(db.Model):
+    """A data package an admin uploaded, imported in the background
+    (directory/hsds/importer.py run_job): where it stands and, once done,
+    its report. The file waits in instance/imports/ until the job runs."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    file_name: Mapped[str] = mapped_column(String(200))  # the upload's own name, for the report
+    # queued → running → done (the report says whether anything was imported)
+    # or failed (the import stopped with an error; nothing was imported).
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    stage: Mapped[str | None] = mapped_column(String(40))  # reading, validating, writing, indexing
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str | None] = mapped_column(Text)  # JSON: problems, warnings, counts
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by: Mapped[User | None] = relationship()

@@ -112,7 +112,8 @@ def test_the_admin_import_still_takes_a_file_over_the_general_limit(seeded_app, 
     # Encoded here, in memory: the test client would spool a body this size to
     # a temporary file it never closes.
     boundary, body = encode_multipart({"csrf_token": token, "package": FileStorage(io.BytesIO(padded), "directory.json")})
-    response = admin.post("/en/admin/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    response = admin.post("/en/admin/import", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                          follow_redirects=True)  # to the import job's page
     assert response.status_code == 200
     assert soup(response).select_one("#import-success"), soup(response).select_one("main").get_text(" ", strip=True)
 

@@ -64,6 +64,7 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(client):
         ("bench/search.py", ["300"], r"fragment, cold words: p50 +[\d.]+ ms +p95"),
         ("bench/weight.py", [], r"target: first visit at most 60 KB: met"),
         ("bench/load.py", ["--smoke"], r"errors: 0\n"),
+        ("bench/import.py", ["--short"], r"c\. ours: first import +[\d.]+[\s\S]*d\. ours: re-import, unchanged +[\d.]+"),
     ],
 )
 def test_benchmarks_run_in_short_mode(script, arguments, expected):

@@ -1,318 +1,35 @@
-"""Writing a valid package into the database in one transaction."""
+"""Importing a package: read, validate, then write everything in one
+transaction (bulk.py), or nothing when any row has a problem; and the
+background jobs that import what admins upload."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from flask_babel import LazyString, lazy_gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import FileStorage
 
 from .. import audit
-from ..geocoding import address_query, locate_changed_addresses
-from ..models import (
-    Accessibility,
-    Address,
-    Contact,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    RequiredDocument,
-    Schedule,
-    Service,
-    ServiceAtLocation,
-    SourceDocument,
-    Taxonomy,
-    TaxonomyTerm,
-    TaxonomyTermLabel,
-)
-from .mapping import same_value, tables
+from ..extensions import db
+from ..models import ImportJob, User, utcnow
+from .bulk import BulkWriter
 from .reader import Package, read_package
-from .report import Report, TableCount, logger
-from .validator import MODELS, _chunks, validate
+from .report import Problem, Report, TableCount, logger
+from .validator import validate
 
-# ------------------------------------------------------------------ import
-
-
-class _Writer:
-    """Upserts rows by id in one session, parents first, counting."""
-
-    def __init__(self, session: Session, package: Package, report: Report):
-        self.session = session
-        self.package = package
-        self.report = report
-        self.valid = package.valid or {}
-        self.objects: dict[str, dict[Any, Any]] = defaultdict(dict)
-        self.unchanged: set[tuple[str, Any]] = set()  # (table, id) of records put without a change
-        self.x = {name: {values["id"]: values for _n, values in rows if values.get("id")}
-                  for name, rows in self.valid.items() if name.startswith("x_") and name != "x_taxonomy_term_label"}
-
-    def count(self, name: str) -> TableCount:
-        if name not in self.report.counts:
-            self.report.counts[name] = TableCount(self.package.tables[name].file)
-        return self.report.counts[name]
-
-    def load(self, name: str, ids: Iterable[str], *options) -> None:
-        model = MODELS[name]
-        for chunk in _chunks(set(ids) - set(self.objects[name])):
-            for record in self.session.scalars(select(model).where(model.id.in_(chunk)).options(*options)):
-                self.objects[name][record.id] = record
-
-    def get(self, name: str, id_: str):
-        record = self.objects[name].get(id_)
-        if record is None:
-            record = self.session.get(MODELS[name], id_)
-            if record is not None:
-                self.objects[name][id_] = record
-        return record
-
-    def put(self, name: str, model: type, id_: Any, values: dict[str, Any], refs: dict[str, tuple[str, str, str | None]],
-            create: Callable[[], Any] | None = None):
-        """Set `values` (attribute → value) and `refs` (attribute → (table,
-        relationship, id)) on the record with this id, made if missing."""
-        record = self.objects[name].get(id_)
-        created = record is None
-        if created:
-            record = create() if create else model(id=id_)
-            self.session.add(record)
-            self.objects[name][id_] = record
-        changed = False
-        for attr, value in values.items():
-            if created or not same_value(getattr(record, attr), value):
-                if not created or value is not None:
-                    setattr(record, attr, value)
-                    changed = True
-        for attr, (target, relationship, ref_id) in refs.items():
-            if created or getattr(record, attr) != ref_id:
-                if relationship is None:
-                    setattr(record, attr, ref_id)
-                else:
-                    setattr(record, relationship, self.get(target, ref_id) if ref_id is not None else None)
-                changed = True
-        count = self.count(name)
-        if created:
-            count.created += 1
-        elif changed:
-            count.updated += 1
-        else:
-            count.unchanged += 1
-            self.unchanged.add((name, id_))
-        return record
-
-    def changed_later(self, name: str, id_: Any) -> None:
-        """A record put without a change was changed afterwards."""
-        if (name, id_) in self.unchanged:
-            self.unchanged.discard((name, id_))
-            self.count(name).unchanged -= 1
-            self.count(name).updated += 1
-
-    def values_of(self, name: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple]]:
-        """An HSDS row and its x_ row as attribute values and references."""
-        table = tables()[name]
-        plain: dict[str, Any] = {}
-        refs: dict[str, tuple] = {}
-        sources = [(table, values, True)]
-        x_name = f"x_{name}"
-        x_row = self.x.get(x_name, {}).get(values["id"])
-        if x_row is not None:
-            sources.append((tables()[x_name], x_row, False))
-        for source_table, row, _hsds in sources:
-            for column in source_table.columns:
-                if not column.held or column.name == "id":
-                    continue
-                value = row.get(column.name)
-                if column.reference is not None:
-                    refs[column.attr] = (column.reference, column.relationship, value)
-                else:
-                    plain[column.attr] = value
-        return plain, refs
-
-    def table(self, name: str, model: type, keep_when_empty: dict[str, Any] | None = None, tweak=None) -> None:
-        """Upsert every row of an HSDS table (with its x_ columns)."""
-        rows = self.valid.get(name, [])
-        if not rows:
-            return
-        self.load(name, [values["id"] for _n, values in rows], *self._options(name))
-        for _number, values in rows:
-            plain, refs = self.values_of(name, values)
-            record = self.objects[name].get(values["id"])
-            # Directory fields the package does not state keep their value, or
-            # take their default on a new record.
-            for attr, default in (keep_when_empty or {}).items():
-                if plain.get(attr) is None:
-                    if record is not None:
-                        plain.pop(attr, None)
-                    else:
-                        plain[attr] = default(values) if callable(default) else default
-            if f"x_{name}" in tables() and values["id"] not in self.x.get(f"x_{name}", {}):
-                # No x_ row: the directory's own fields stay as they are.
-                for column in tables()[f"x_{name}"].columns:
-                    if column.name != "id" and column.held and record is not None:
-                        plain.pop(column.attr, None)
-                        refs.pop(column.attr, None)
-            if tweak is not None:
-                tweak(values, plain, refs, record)
-            self.put(name, model, values["id"], plain, refs)
-
-    def _options(self, name: str) -> tuple:
-        if name == "location":
-            return (selectinload(Location.addresses),)
-        if name == "service":
-            return (selectinload(Service.taxonomy_terms),)
-        return ()
-
-
-def _parents_first(rows: list[tuple[int, dict[str, Any]]], field_name: str) -> list[tuple[int, dict[str, Any]]]:
-    by_id = {values["id"]: (number, values) for number, values in rows}
-    ordered, placed = [], set()
-
-    def place(id_, depth=0):
-        if id_ in placed or id_ not in by_id or depth > len(by_id):
-            return
-        parent = by_id[id_][1].get(field_name)
-        if parent is not None:
-            place(parent, depth + 1)
-        placed.add(id_)
-        ordered.append(by_id[id_])
-
-    for _number, values in rows:
-        place(values["id"])
-    return ordered
-
-
-def _write(session: Session, package: Package, report: Report) -> None:
-    writer = _Writer(session, package, report)
-    valid, derived = writer.valid, package.derived
-
-    # Source documents and taxonomies first: the rest names them.
-    writer.load("x_source_document", [values["id"] for _n, values in valid.get("x_source_document", [])])
-    for _number, values in valid.get("x_source_document", []):
-        plain = {c.attr: values.get(c.name) for c in tables()["x_source_document"].columns if c.name != "id"}
-        if plain["language"] is None:
-            plain["language"] = getattr(writer.objects["x_source_document"].get(values["id"]), "language", None) or "lv"
-        writer.put("x_source_document", SourceDocument, values["id"], plain, {})
-    writer.table("taxonomy", Taxonomy, keep_when_empty={"code": lambda v: derived["taxonomy_code"][v["id"]]},
-                 tweak=lambda v, plain, refs, record: plain.update(description=plain.get("description") or ""))
-
-    def term_tweak(values, plain, refs, record):
-        plain["description"] = plain.get("description") or ""
-        if plain.get("code") is None:
-            plain["code"] = derived["term_code"][values["id"]]
-        if plain.get("position") is None:
-            if record is None:
-                plain["position"] = derived["term_position"].get(values["id"], 0)
-            else:
-                plain.pop("position", None)
-
-    valid_terms = valid.get("taxonomy_term")
-    if valid_terms:
-        writer.valid["taxonomy_term"] = _parents_first(valid_terms, "parent_id")
-    writer.table("taxonomy_term", TaxonomyTerm, tweak=term_tweak)
-    labels = valid.get("x_taxonomy_term_label", [])
-    if labels:
-        existing = {}
-        term_ids = {values["term_id"] for _n, values in labels}
-        for chunk in _chunks(term_ids):
-            for label in session.scalars(select(TaxonomyTermLabel).where(TaxonomyTermLabel.term_id.in_(chunk))):
-                existing[(label.term_id, label.locale)] = label
-        writer.objects["x_taxonomy_term_label"] = existing
-        for _number, values in labels:
-            key = (values["term_id"], values["locale"])
-            writer.put("x_taxonomy_term_label", TaxonomyTermLabel, key, {"name": values["name"]},
-                       {"term_id": ("taxonomy_term", "term", values["term_id"])},
-                       create=lambda values=values: TaxonomyTermLabel(locale=values["locale"]))
-
-    # Organizations, parents before their children.
-    organizations = valid.get("organization")
-    if organizations:
-        writer.valid["organization"] = _parents_first(organizations, "parent_organization_id")
-    writer.table("organization", Organization, keep_when_empty={
-        "slug": lambda v: derived["slug"][v["id"]], "text_language": "lv", "status": "published",
-    }, tweak=lambda v, plain, refs, record: plain.update(description=plain.get("description") or ""))
-
-    writer.table("service", Service, keep_when_empty={"status": "active"},
-                 tweak=lambda v, plain, refs, record: plain.update(description=plain.get("description") or ""))
-
-    # Locations, then their addresses, then the coordinates the package states.
-    coordinates = {}
-
-    def location_tweak(values, plain, refs, record):
-        coordinates[values["id"]] = (plain.pop("latitude", None), plain.pop("longitude", None),
-                                     plain.pop("geocode_precision", None), values["id"] in writer.x.get("x_location", {}))
-
-    writer.table("location", Location, keep_when_empty={"location_type": "physical"}, tweak=location_tweak)
-    writer.table("address", Address, keep_when_empty={"address_type": "physical"})
-    for id_, (latitude, longitude, precision, stated) in coordinates.items():
-        if latitude is None:
-            continue  # not stated: geocoded from the address, as any saved location
-        location = writer.objects["location"][id_]
-        if not stated:  # another publisher's coordinates: as exact as they say, unless they did not move
-            same = (location.latitude, location.longitude) == (latitude, longitude)
-            precision = location.geocode_precision if same else None
-        address = location.physical_address
-        # The address these coordinates belong to: the geocoding hook then
-        # leaves them alone, and asks again when the address changes.
-        query = address_query(address) if address is not None else None
-        for attr, value in (("latitude", latitude), ("longitude", longitude),
-                            ("geocode_precision", precision), ("geocoded_query", query)):
-            if getattr(location, attr) != value:
-                setattr(location, attr, value)
-                writer.changed_later("location", id_)
-    locate_changed_addresses(session, writer.objects["address"].values())  # new or moved addresses: map positions
-
-    writer.table("service_at_location", ServiceAtLocation)
-    writer.table("contact", Contact)
-    writer.table("phone", Phone)
-    writer.table("schedule", Schedule, keep_when_empty={"freq": "WEEKLY", "open_on_public_holidays": False})
-    writer.table("language", Language)
-    writer.table("accessibility", Accessibility)
-
-    # What to bring: a new document the package gives no position comes after
-    # its service's documents in the database and those before it in the
-    # package (a known one keeps its own).
-    positions: dict[str, int] = {}
-
-    def next_position(values: dict[str, Any]) -> int:
-        service_id = values["service_id"]
-        if service_id not in positions:
-            last = session.scalar(select(func.max(RequiredDocument.position))
-                                  .where(RequiredDocument.service_id == service_id))
-            positions[service_id] = -1 if last is None else last
-        positions[service_id] += 1
-        return positions[service_id]
-
-    writer.table("required_document", RequiredDocument, keep_when_empty={"position": next_position})
-
-    # Links between services and taxonomy terms: each service the package
-    # lists gets exactly the links its attributes name.
-    attributes = [values for _n, values in valid.get("attribute", []) if values.get("link_entity") == "service"]
-    if "attribute" in valid:
-        wanted: dict[str, list[str]] = defaultdict(list)
-        for values in attributes:
-            if values["taxonomy_term_id"] not in wanted[values["link_id"]]:
-                wanted[values["link_id"]].append(values["taxonomy_term_id"])
-        for _n, values in valid.get("service", []):
-            wanted.setdefault(values["id"], [])
-        writer.load("service", wanted.keys(), selectinload(Service.taxonomy_terms))
-        count = writer.count("attribute")
-        in_services_file = {values["id"] for _n, values in valid.get("service", [])}
-        for service_id, term_ids in wanted.items():
-            service = writer.get("service", service_id)
-            current = {term.id for term in service.taxonomy_terms}
-            # A service the package does not list keeps its other links.
-            target = set(term_ids) | (set() if service_id in in_services_file else current)
-            count.created += len(target - current)
-            count.unchanged += len(target & current)
-            count.removed += len(current - target)
-            if target != current:
-                service.taxonomy_terms = [writer.get("taxonomy_term", term_id) for term_id in sorted(target)]
-
+Progress = Callable[[str, int, int], None]
 
 # PostgreSQL's answers to a write racing another: serialization failure,
 # deadlock, lock not available.
@@ -331,21 +48,52 @@ def _changed_meanwhile(error: SQLAlchemyError) -> bool:
     return False
 
 
-def import_package(session: Session, path: str | Path, user=None, name: str | None = None) -> Report:
+def _with_options(function: Callable, *args, **options) -> Any:
+    """Call `function` with those of `options` it takes: read_package and
+    validate gain options (skip_invalid, limits) on their own schedule, and an
+    option one of them does not know yet is simply not passed to it."""
+    parameters = inspect.signature(function).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        options = {name: value for name, value in options.items() if name in parameters}
+    return function(*args, **options)
+
+
+def _write(session: Session, package: Package, report: Report, progress: Progress | None = None) -> BulkWriter:
+    """Write the valid rows (no commit); the writer then verifies and indexes."""
+    writer = BulkWriter(session, package, report, progress)
+    writer.write()
+    return writer
+
+
+def import_package(session: Session, path: str | Path, user=None, name: str | None = None, *,
+                   skip_invalid: bool = False, limits: Any = None, progress: Progress | None = None) -> Report:
     """Read, validate and import a package in one transaction: everything, or
     nothing when any row has a problem. Never raises for bad input. `user`:
-    who imports (for the audit log); `name`: what reports call the file."""
-    package = read_package(path, name)
+    who imports (for the audit log); `name`: what reports call the file;
+    `skip_invalid`: leave out rows with a problem instead of refusing the
+    package (when validate() can); `limits`: the size limits to read with
+    (when read_package() and validate() take them); `progress(stage, done,
+    total)` is told of "reading", "validating", "writing" (rows) and "indexing"."""
+    tell = progress or (lambda stage, done, total: None)
+    tell("reading", 0, 1)
+    options = {"limits": limits} if limits is not None else {}
+    package = _with_options(read_package, path, name, **options)
     if isinstance(package, Report):
         return package
-    report = validate(session, package)
+    tell("validating", 0, 1)
+    if skip_invalid:
+        options["skip_invalid"] = True
+    report = _with_options(validate, session, package, **options)
     if not report.ok:
         session.rollback()
         return report
+    for raw in package.tables.values():
+        raw.rows = []  # read and checked: only package.valid is written, let the text go
     try:
         with session.no_autoflush:
-            _write(session, package, report)
-        session.flush()
+            writer = _write(session, package, report, progress)
+        writer.verify()
+        writer.finish()
         totals = report.totals()
         audit.record(session, "data-import", user, "package", None, file=package.source,
                      created=totals.created, updated=totals.updated, removed=totals.removed)
@@ -363,4 +111,153 @@ def import_package(session: Session, path: str | Path, user=None, name: str | No
                            _l("The database refused the import (%(error)s). Nothing was imported.", error=detail))
         return report
     report.imported = True
+    return report
+
+
+# ------------------------------------------------------------------ background jobs
+# An upload on the admin page becomes an ImportJob: the file waits in
+# instance/imports/<id>.<zip|json>, and run_job() imports it in its own
+# application context and session (a daemon thread, or `flask
+# run-import-jobs` for jobs a restarted process left queued).
+
+IMPORTS_FOLDER = "imports"  # under the instance folder
+# Latest progress of the jobs this process runs: SQLite's single write lock,
+# held by the import, keeps a second connection from writing it to the job.
+_live: dict[int, tuple[str, int, int]] = {}
+
+
+def jobs_folder(app: Flask) -> Path:
+    return Path(app.instance_path) / IMPORTS_FOLDER
+
+
+def create_job(session: Session, upload: FileStorage, user, file_name: str, folder: Path) -> tuple[int, Path]:
+    """A queued job for an uploaded file, saved in `folder` (made if
+    missing) as <job id>.zip or .json: the job's id and the file."""
+    job = ImportJob(created_by_id=getattr(user, "id", None), file_name=file_name, status="queued")
+    session.add(job)
+    session.flush()
+    kind = "zip" if upload.stream.read(4)[:2] == b"PK" else "json"  # the name the browser sent is never used
+    upload.stream.seek(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job.id}.{kind}"
+    upload.save(path)
+    job_id = job.id
+    session.commit()  # and no new transaction after it: on SQLite it would hold the lock the job needs
+    return job_id, path
+
+
+def start_job(app: Flask, job_id: int, path: Path | None = None, inline: bool = False) -> None:
+    """Run the job now (`inline`: in this thread, as the tests do) or in the background."""
+    if inline:
+        run_job(app, job_id, path)
+    else:
+        threading.Thread(target=run_job, args=(app, job_id, path), name=f"import-job-{job_id}", daemon=True).start()
+
+
+def live_progress(job_id: int) -> tuple[str, int, int] | None:
+    return _live.get(job_id)
+
+
+def run_job(app: Flask, job_id: int, path: Path | None = None) -> str | None:
+    """Import a queued job's file (`path`, by default its file in the jobs
+    folder), then delete the file; the job ends "done" (the report says
+    whether anything was imported) or "failed". None: not queued (another
+    process took it)."""
+    with app.app_context():
+        session = db.session
+        claimed = session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == "queued")
+                                  .values(status="running", stage="reading", started_at=utcnow())).rowcount
+        session.commit()
+        if not claimed:
+            return None
+        job = session.get(ImportJob, job_id)
+        name, user_id = job.file_name, job.created_by_id
+        if path is None:
+            path = next(jobs_folder(app).glob(f"{job_id}.*"), None)
+        status = "done"
+        try:
+            if path is None:
+                report = Report()
+                report.problem(name, None, None, _l("The uploaded file is no longer there; upload it again."))
+            else:
+                user = session.get(User, user_id) if user_id is not None else None
+                report = import_package(session, path, user=user, name=name, progress=_Progress(job_id))
+        except Exception:  # the job must end, whatever happened
+            logger.exception("Import job %s failed", job_id)
+            session.rollback()
+            status, report = "failed", Report()
+            report.problem(name, None, None, _l("The import stopped with an error. Nothing was imported."))
+        finally:
+            _live.pop(job_id, None)
+            if path is not None:
+                path.unlink(missing_ok=True)
+        session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+            status=status, stage=None, report=report_to_json(report), finished_at=utcnow()))
+        session.commit()
+        return status
+
+
+class _Progress:
+    """progress() of a job: kept in this process; on PostgreSQL also written
+    to the job (at most once a second) through a connection of its own."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.written = (None, 0.0)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        _live[self.job_id] = (stage, done, total)
+        if db.engine.dialect.name == "sqlite":
+            return
+        now = time.monotonic()
+        if stage == self.written[0] and now - self.written[1] < 1:
+            return
+        self.written = (stage, now)
+        with db.engine.begin() as connection:
+            connection.execute(update(ImportJob).where(ImportJob.id == self.job_id)
+                               .values(stage=stage, done=done, total=total))
+
+
+# ------------------------------------------------------------------ reports as JSON
+# A job's report is shown later, in the language of whoever looks: messages
+# are kept as their msgid and values, and translated when shown.
+
+def _message_to_json(message: Any) -> dict[str, Any]:
+    if isinstance(message, LazyString) and getattr(message._func, "__name__", "") == "gettext" \
+            and len(message._args) == 1:
+        values = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in message._kwargs.items()}
+        return {"msgid": message._args[0], "values": values}
+    return {"text": str(message)}
+
+
+def _message_from_json(data: dict[str, Any]) -> Any:
+    return lazy_gettext(data["msgid"], **data["values"]) if "msgid" in data else data["text"]
+
+
+def _problems_to_json(problems: list[Problem]) -> list[list[Any]]:
+    return [[p.file, p.row, p.field, _message_to_json(p.message)] for p in problems]
+
+
+def _problems_from_json(rows: list[list[Any]]) -> list[Problem]:
+    return [Problem(file, row, field, _message_from_json(message)) for file, row, field, message in rows]
+
+
+def report_to_json(report: Report) -> str:
+    return json.dumps({
+        "imported": report.imported,
+        "problem_count": report.problem_count,
+        "problems": _problems_to_json(report.problems),
+        "warnings": _problems_to_json(report.warnings),
+        "skipped": _problems_to_json(getattr(report, "skipped", [])),
+        "counts": {name: [c.file, c.created, c.updated, c.unchanged, c.removed] for name, c in report.counts.items()},
+    }, ensure_ascii=False)
+
+
+def report_from_json(text: str) -> Report:
+    data = json.loads(text)
+    report = Report(problems=_problems_from_json(data["problems"]), warnings=_problems_from_json(data["warnings"]),
+                    counts={name: TableCount(*values) for name, values in data["counts"].items()},
+                    problem_count=data["problem_count"], imported=data["imported"])
+    if hasattr(report, "skipped"):
+        report.skipped = _problems_from_json(data.get("skipped", []))
     return report
