@@ -415,7 +415,9 @@ class Schedule(Sourced, db.Model):
     service_at_location_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("service_at_location.id", ondelete="CASCADE"), index=True
     )
-    freq: Mapped[str | None] = mapped_column(String(10), default="WEEKLY")
+    # None: no recurrence stated (plain weekdays still read as weekly; a row
+    # with only a description is only that).
+    freq: Mapped[str | None] = mapped_column(String(10))
     # Comma-separated RRULE weekdays, each with an optional ordinal: "MO,TU", "1MO", "-1FR".
     byday: Mapped[str | None] = mapped_column(String(100))
     interval: Mapped[int | None] = mapped_column(Integer)

@@ -115,7 +115,7 @@ def validate(session: Session, package: Package, skip_invalid: bool = False) -> 
     and so, pass by pass, are the rows that depend on them (a phone of a
     skipped service no longer finds its service); the report then lists them
     as skipped, and has no problem left unless one concerns a whole file."""
-    report = _validate_once(session, package)
+    report = _validate_once(session, package, keep_raw=skip_invalid)
     skipped: list = []
     while skip_invalid and not report.ok:
         bad = report.rows_with_problems
@@ -124,12 +124,12 @@ def validate(session: Session, package: Package, skip_invalid: bool = False) -> 
         skipped.extend(report.all_problems)
         for raw in package.tables.values():
             raw.rows = [(number, cells) for number, cells in raw.rows if (raw.file, number) not in bad]
-        report = _validate_once(session, package)
+        report = _validate_once(session, package, keep_raw=skip_invalid)
     report.skipped = skipped
     return report
 
 
-def _validate_once(session: Session, package: Package) -> Report:
+def _validate_once(session: Session, package: Package, keep_raw: bool) -> Report:
     report = Report(warnings=list(package.warnings))
     for problem in package.problems:
         report.problem(problem.file, problem.row, problem.field, problem.message)
@@ -166,10 +166,14 @@ def _validate_once(session: Session, package: Package) -> Report:
                     continue
                 if value is None and column.required:
                     report.problem(raw.file, number, column.name, _l("Required: this field must not be empty."))
-                values[column.name] = value
-                if value is not None and not column.held and not column.derived:
+                if value is None:
+                    continue  # rows hold only what they say: a national package is millions of cells
+                if column.attr is not None:
+                    values[column.name] = value
+                elif not column.derived:
                     unheld[column.name] += 1
-            invalid_cells[(name, number)] = invalid_columns
+            if invalid_columns:
+                invalid_cells[(name, number)] = invalid_columns
             if name in OWNERS and all(values.get(owner) is None for owner in OWNERS[name]):
                 unowned[name] += 1
                 continue  # HSDS allows it; nothing here would show it
@@ -198,6 +202,8 @@ def _validate_once(session: Session, package: Package) -> Report:
                 count=count, fields=", ".join(OWNERS[table_name])))
         valid[name] = rows
         rows_by_key[name] = by_key
+        if not keep_raw:
+            raw.rows = []  # read and converted: the text is not needed again
 
     # Addresses lacking a part HSDS requires came in their own x_ file: their
     # x_addresses.csv rows find them as addresses (and are written as such).
