@@ -11,6 +11,7 @@ from sqlalchemy import select
 from conftest import csrf_token, signed_in
 from directory.extensions import db
 from directory.models import (
+    ImportJob,
     Location,
     Organization,
     ProblemReport,
@@ -37,7 +38,8 @@ def world(seeded_app, accounts):
         referral = Referral(service=service, organization=org, service_name=service.name,
                             organization_name=org.name, client_name="A. B.", client_contact="-",
                             need="-", consent_at=datetime.now(timezone.utc))
-        db.session.add_all([report, revision, referral])
+        job = ImportJob(file_name="package.zip", status="done")
+        db.session.add_all([report, revision, referral, job])
         db.session.commit()
         term = db.session.scalar(select(TaxonomyTerm).order_by(TaxonomyTerm.code))
         return {
@@ -48,6 +50,7 @@ def world(seeded_app, accounts):
             "revision_id": revision.id,
             "report_id": report.id,
             "referral_id": referral.id,
+            "job_id": job.id,
             "user_id": accounts["pending"],
             "term_id": term.id,
             "taxonomy_code": "service-type",

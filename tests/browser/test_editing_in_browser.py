@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from conftest import PASSWORD, make_app, make_user
 from directory.extensions import db
-from directory.models import Service
+from directory.models import ImportJob, Service
 
 from .conftest import axe_violations, describe
 
@@ -22,9 +22,13 @@ def people(live_server, live_database_uri):
     make_user(app, "admin@example.lv", "admin")
     with app.app_context():
         service_id = db.session.scalar(select(Service.id).where(Service.name == "Dienas centrs “Saskarsme”"))
+        job = ImportJob(file_name="package.zip", status="running", stage="writing", done=40, total=100)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
         db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()
-    return {"service_id": service_id}
+    return {"service_id": service_id, "job_id": job_id}
 
 
 def sign_in(page, live_server, email):
@@ -49,7 +53,8 @@ def test_manage_and_admin_pages_have_no_wcag_violations(browser, live_server, pe
     for email, urls in [
         ("editor@example.lv", ["/lv/manage/", f"/lv/manage/services/{people['service_id']}", "/lv/manage/propose"]),
         ("admin@example.lv", ["/lv/admin/", "/lv/admin/accounts", "/lv/admin/taxonomy", "/lv/admin/audit",
-                              "/lv/admin/reports", "/lv/admin/review"]),
+                              "/lv/admin/reports", "/lv/admin/review", "/lv/admin/import",
+                              f"/lv/admin/imports/{people['job_id']}"]),
     ]:
         context = browser.new_context(locale="lv-LV")
         page = context.new_page()
