@@ -226,7 +226,7 @@ def test_service_maps_the_directory_fields_to_hsds(seeded_app, client, hsds):
         address.address_1, address.postal_code, address.municipality = None, None, "Daugavpils valstspilsēta"
         service.last_verified = date(2024, 5, 2)
         service.free_of_charge, service.fees_description = True, None
-        service.schedules.append(Schedule(byday="MO", opens_at=time(9), closes_at=time(17, 30)))
+        service.schedules.append(Schedule(freq="WEEKLY", byday="MO", opens_at=time(9), closes_at=time(17, 30)))
         service.phones.append(Phone(number="+371 65400000", type="voice"))
         service.languages.append(Language(code="ru", name="krievu"))
         service.contacts.append(Contact(name="A. Bērziņa", email="info@example.lv"))
