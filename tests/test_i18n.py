@@ -26,6 +26,7 @@ def extracted(tmp_path_factory):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.same_on_every_database
 def test_catalogue_is_complete(extracted, lang):
     with (ROOT / f"translations/{lang}/LC_MESSAGES/messages.po").open("rb") as handle:
         catalogue = read_po(handle, locale=lang)

@@ -7,6 +7,8 @@ from flask_babel import Babel, force_locale
 
 from directory.languages import language_name, normalise_language
 
+pytestmark = pytest.mark.same_on_every_database
+
 
 @pytest.mark.parametrize(
     "code, expected",

@@ -58,6 +58,7 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(client):
             assert "max-age=315360000" in response.headers["Cache-Control"]
 
 
+@pytest.mark.same_on_every_database  # each benchmark builds its own SQLite file
 @pytest.mark.parametrize(
     "script, arguments, expected",
     [
@@ -76,6 +77,7 @@ def test_benchmarks_run_in_short_mode(script, arguments, expected):
     assert re.search(expected, result.stdout), result.stdout
 
 
+@pytest.mark.same_on_every_database
 def test_building_the_app_logs_nothing_from_alembic(tmp_path):
     """Each gunicorn worker builds the app with logging on (gunicorn.conf.py:
     INFO); create_app() imports Flask-Migrate and so Alembic, whose plugin

@@ -14,8 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import directory
 from directory import create_app
+
+pytestmark = pytest.mark.same_on_every_database
 
 PACKAGE = "directory"
 ROOT = Path(directory.__file__).resolve().parent
