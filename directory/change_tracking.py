@@ -121,7 +121,7 @@ def bump_changed_services(session: Session, flush_context, instances) -> None:
             anchors.add((NESTED[kind][0], instance_state(obj).identity[0]))
     if not anchors:
         return
-    service_ids = _services_of(session, anchors) - pinned - skip
+    service_ids = services_of(session, anchors) - pinned - skip
     if service_ids:
         _bump(session, sorted(service_ids))
 
@@ -187,7 +187,7 @@ def _values(state, key: str) -> Iterable:
     return values
 
 
-def _services_of(session: Session, anchors: set[tuple[str, str]]) -> set[str]:
+def services_of(session: Session, anchors: set[tuple[str, str]]) -> set[str]:
     """The services whose records hold these records (read as the database
     has them before the flush; new links come as their own objects)."""
     by_kind: dict[str, set[str]] = defaultdict(set)

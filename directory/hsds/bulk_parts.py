@@ -216,7 +216,7 @@ class Parts:
         anchors = {(kind, id_) for kind, id_ in self.anchors if id_ not in self.created[kind]}
         if not anchors:
             return
-        services = sorted(change_tracking._services_of(self.session, anchors) - self.stamped - self.pinned)
+        services = sorted(change_tracking.services_of(self.session, anchors) - self.stamped - self.pinned)
         now = utcnow()
         for chunk in self.chunks(services):
             self.before_write()
