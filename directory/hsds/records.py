@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from functools import cache
 from typing import Any
 
@@ -29,7 +29,7 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .mapping import API_VERSION, HSDS_DIR, HSDS_VERSION, hsds_row
+from .mapping import API_VERSION, HSDS_DIR, HSDS_VERSION, _utc, hsds_row
 
 # The HSDS profile this API serves: the base specification's schemas (the
 # specification's Profiles reference names them as HSDS's canonical address).
@@ -50,9 +50,7 @@ def json_value(value: Any) -> Any:
     """A mapping value as JSON: dates and times in ISO 8601, times of day
     to the second, datetimes in UTC."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:  # SQLite hands back naive datetimes; they are stored in UTC
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return _utc(value).isoformat(timespec="milliseconds")
     if isinstance(value, (date, time)):
         return value.isoformat()
     return value

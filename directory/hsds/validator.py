@@ -13,24 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import (
-    Accessibility,
-    Address,
-    Contact,
-    Language,
-    Location,
     Organization,
-    Phone,
-    RequiredDocument,
-    Schedule,
-    Service,
-    ServiceArea,
     ServiceAtLocation,
-    ServiceCapacity,
-    SourceDocument,
     Taxonomy,
     TaxonomyTerm,
-    Unit,
-    Url,
 )
 from ..languages import normalise_language
 from ..publishing import slugify
@@ -52,13 +38,6 @@ REFERENCE_MESSAGES = {
     "phone": _l("No phone with this id in the package or the database."),
     "service_at_location": _l("No service at location with this id in the package or the database."),
     "unit": _l("No unit with this id in the package or the database."),
-}
-MODELS = {
-    "organization": Organization, "service": Service, "location": Location, "taxonomy": Taxonomy,
-    "taxonomy_term": TaxonomyTerm, "x_source_document": SourceDocument, "address": Address,
-    "service_at_location": ServiceAtLocation, "contact": Contact, "phone": Phone, "schedule": Schedule,
-    "language": Language, "accessibility": Accessibility, "required_document": RequiredDocument,
-    "url": Url, "unit": Unit, "service_capacity": ServiceCapacity, "service_area": ServiceArea,
 }
 
 
@@ -221,7 +200,7 @@ def _validate_once(session: Session, package: Package, keep_raw: bool) -> Report
                 continue
             if value not in rows_by_key.get(target, {}):
                 wanted[target].add(value)
-    in_database = {target: _existing_ids(session, MODELS[target], ids) for target, ids in wanted.items()}
+    in_database = {target: _existing_ids(session, known[target].model, ids) for target, ids in wanted.items()}
     for (name, column_name), (target, _relationship) in REFERENCES.items():
         for number, values in valid.get(name, []):
             value = values.get(column_name)
