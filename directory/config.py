@@ -17,6 +17,15 @@ BABEL_TRANSLATION_DIRECTORIES = "../translations"
 
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
+# The search index (directory/facets.py): "background" answers the search
+# that sees a write from the index it has and applies the change in a
+# thread; "inline" applies it first (the tests, where a write and the next
+# search come one after the other). A process keeps reading the counter every
+# SEARCH_INDEX_POLL_SECONDS while searches come, so that it is current within
+# that time even when no search has seen the write (0: only on a search).
+SEARCH_INDEX_REFRESH = "background"
+SEARCH_INDEX_POLL_SECONDS = 0.5
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Set both to True behind HTTPS (FLASK_SESSION_COOKIE_SECURE=true).

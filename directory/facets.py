@@ -1,25 +1,49 @@
 """An in-memory facet index: for every filter value, the set of services
-that have it, as a bitset (a Python int, bit i = the i-th service in name
-order). Filtering is AND, facet counts are popcounts, the first page of an
-unranked search is the lowest set bits. Each process builds it once and
-rebuilds it when the database's search_state version moves (migration 0003),
-so every worker sees every write.
+that have it, as a bitset (a Python int, bit i = the service in slot i).
+Filtering is AND, facet counts are popcounts, the first page of an unranked
+search is the lowest set bits.
+
+Slots. A full build gives every public service a slot in name order. A
+write does not make a process build it again: the change log (migration
+0011) names the services each write changed; each of them gets a new slot
+at the end (its old slot leaves all_bits) and is placed in name order
+through `tail`; its filters, and the word matches the index remembers
+(decided from its search document in Python, full_text.py), are added to
+the bitsets. So an edit costs milliseconds, not a rebuild. A new index is
+built beside the current one and swapped in only when that stops paying:
+the taxonomy changed, a bulk write touched thousands of services, the tail
+grew long, or the log was pruned past what the process had seen.
+
+Refreshing. Every search reads search_state (one row). The request that
+sees it move is answered from the index it has, and a background thread
+(one per process and database) applies the change and swaps the new index
+in; it then keeps reading the counter every SEARCH_INDEX_POLL_SECONDS while
+searches come, so an idle process is current within a second too. The
+indexes that follow one another share the append-only lists (slot → id,
+coordinates) and the id → slot maps, which only the refreshing thread
+writes. With SEARCH_INDEX_REFRESH = "inline" (the tests) the request that
+sees the change applies it first, as a single-process deployment may want.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+from time import monotonic
+from array import array
+from bisect import bisect_right, insort
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, time
+from functools import cached_property
 
 from flask import current_app, has_app_context
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import literal_column, or_, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from . import full_text
 from .models import (
     Address,
     Organization,
@@ -35,13 +59,27 @@ from .models import (
 )
 from .opening_hours import DEFAULT_COUNTRY, LocalMoment, is_open
 from .recurrence import RULE_FIELDS, Rule, weekdays_of
+from .search_index import CHANGES_RECORDED_ONE_BY_ONE
 from .textnorm import sort_key
 
+log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0088
-# Guards the per-process caches; gunicorn threads share them.
+# Services placed through the tail before a new index is built in name order.
+TAIL_LIMIT = 2000
+# Change-log entries read again behind the last one applied: on PostgreSQL a
+# transaction may commit after one that took a later id.
+CHANGE_MARGIN = 1000
+# Word matches remembered per index, in bytes of bitsets (a tenth of the
+# memory a worker may use at 100k services); at least 64 words.
+TERM_CACHE_BYTES = 16 * 1024 * 1024
+# Words looked up again in a new full index before it is swapped in.
+WARM_TERMS = 50
+# A refreshing thread stops reading the counter this long after the last search.
+IDLE_SECONDS = 300.0
+ROWS_PER_FETCH = 20_000
+# Guards the per-index word caches; gunicorn threads share them.
 _lock = threading.RLock()
-
 
 @dataclass(frozen=True)
 class Term:
@@ -92,12 +130,36 @@ class RuleGroup:
         return is_open(self.rule, self.country, moment.instant)
 
 
+@dataclass(frozen=True)
+class SearchState:
+    """search_state's row: `version` moves on every write search can see;
+    `generation` tells two databases apart; `pruned_through` is the last
+    change-log entry deleted."""
+
+    generation: str
+    version: int
+    pruned_through: int
+
+
+def read_state(session: Session) -> SearchState:
+    row = session.execute(
+        text("SELECT generation, version, pruned_through FROM search_state WHERE id = 1")
+    ).first()
+    return SearchState(*row) if row else SearchState("", 0, 0)
+
+
 @dataclass
 class FacetIndex:
-    key: tuple
-    service_ids: list[str]  # position -> service id, in (name, id) order
-    position_by_key: dict  # full-text key (SQLite rowid or service id) -> position
-    all_bits: int
+    state: SearchState
+    change_cursor: int  # the last change-log entry seen
+    applied: frozenset[int]  # entries within CHANGE_MARGIN of it already applied
+    size: int  # slots in this index
+    service_ids: list[str]  # slot -> service id (shared, append-only)
+    slot_of: dict[str, int]  # service id -> its current slot (shared)
+    position_by_key: dict  # full-text key (SQLite rowid or service id) -> slot (shared)
+    main_keys: list[str]  # name keys of slots [0, len(main_keys)), ascending
+    tail: list[tuple[str, int, int]]  # later slots: (name key, place among main_keys, slot), ascending
+    all_bits: int  # the public services
     types: dict[str, Term]
     groups: dict[str, Term]
     term_bits: dict[str, int]  # term id -> services with the term
@@ -106,35 +168,43 @@ class FacetIndex:
     languages: list[str]
     language_bits: dict[str, int]
     flag_bits: dict[str, int]  # "free", "wheelchair"
-    schedule_bits: dict[ScheduleGroup | RuleGroup, int] = field(default_factory=dict)
-    coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)  # position -> (lat, lon)
+    schedule_bits: dict[ScheduleGroup | RuleGroup, int]
+    latitudes: array  # slot -> degrees, NaN where none (shared, append-only)
+    longitudes: array
+    located: array  # slots with coordinates (shared, append-only)
+    located_count: int
+    located_bits: int
     term_cache: OrderedDict = field(default_factory=OrderedDict)
 
-    @cached_property
-    def located_bits(self) -> int:
-        return bits_of(self.coordinates)
+    @property
+    def main_size(self) -> int:
+        return len(self.main_keys)
+
+    def coordinates_of(self, slot: int) -> tuple[float, float] | None:
+        latitude = self.latitudes[slot]
+        return None if math.isnan(latitude) else (latitude, self.longitudes[slot])
 
     def approximate_distances(self, latitude: float, longitude: float) -> list[tuple[float, int]]:
-        """(km, position) for every service with coordinates: an
+        """(km, slot) for every service with coordinates (some no longer
+        public: callers keep the slots their bitsets allow): an
         equirectangular estimate, off by well under 1 % within 100 km."""
         scale = math.cos(math.radians(latitude))
         origin_lat, origin_lon = math.radians(latitude), math.radians(longitude)
+        latitudes, longitudes, radians, hypot = self.latitudes, self.longitudes, math.radians, math.hypot
         radius = EARTH_RADIUS_KM
         return [
-            (radius * math.hypot(lat - origin_lat, (lon - origin_lon) * scale), position)
-            for position, (lat, lon) in self._radians.items()
+            (radius * hypot(radians(latitudes[s]) - origin_lat, (radians(longitudes[s]) - origin_lon) * scale), s)
+            for s in self.located[: self.located_count]
         ]
 
-    @cached_property
-    def _radians(self) -> dict[int, tuple[float, float]]:
-        return {p: (math.radians(lat), math.radians(lon)) for p, (lat, lon) in self.coordinates.items()}
-
-    TERM_CACHE_SIZE = 2000
+    @property
+    def term_cache_size(self) -> int:
+        return max(64, min(2000, TERM_CACHE_BYTES * 8 // max(1, self.size)))
 
     def term_matches(self, term: str, names_only: bool, fetch) -> int:
         """Services with a word starting with `term` (in their names only, or
         anywhere), as a bitset; `fetch(term, names_only)` asks the full-text
-        index for their keys. Remembered until the data changes."""
+        index for their keys. Remembered, and kept in step with writes."""
         cache_key = (term, names_only)
         with _lock:
             bits = self.term_cache.get(cache_key)
@@ -145,7 +215,7 @@ class FacetIndex:
         bits = bits_of(p for key in fetch(term, names_only) if (p := position_of(key)) is not None)
         with _lock:
             self.term_cache[cache_key] = bits
-            if len(self.term_cache) > self.TERM_CACHE_SIZE:
+            while len(self.term_cache) > self.term_cache_size:
                 self.term_cache.popitem(last=False)
         return bits
 
@@ -164,25 +234,45 @@ class FacetIndex:
         return bits
 
     def positions(self, bits: int, start: int, count: int) -> list[int]:
-        """The `count` set bits of `bits` after skipping `start`, lowest first."""
-        found: list[int] = []
-        raw = bits.to_bytes((bits.bit_length() + 7) // 8 or 1, "little")
-        seen = 0
-        for byte_index, byte in enumerate(raw):
-            if not byte:
-                continue
-            ones = byte.bit_count()
-            if seen + ones <= start:
-                seen += ones
-                continue
-            for bit in range(8):
-                if byte >> bit & 1:
-                    if seen >= start:
-                        found.append(byte_index * 8 + bit)
-                        if len(found) == count:
-                            return found
-                    seen += 1
-        return found
+        """The `count` slots of `bits` after skipping `start`, in name order:
+        the main slots are in it already; each tail slot goes before the main
+        slot at its place."""
+        main_size = self.main_size
+        tail_bits = bits >> main_size
+        if not tail_bits:
+            return lowest_positions(bits, start, count)
+        tail = [(at, slot) for _key, at, slot in self.tail if tail_bits >> (slot - main_size) & 1]
+        main = bits & ((1 << main_size) - 1)
+        # A tail slot's rank: the main slots before its place, and the tail slots before it.
+        ranked = [((main & ((1 << at) - 1)).bit_count() + j, slot) for j, (at, slot) in enumerate(tail)]
+        places = [at for at, _slot in tail]
+        first_main = max(0, start - len(tail))
+        for rank, slot in enumerate(lowest_positions(main, first_main, start + count - first_main), first_main):
+            ranked.append((rank + bisect_right(places, slot), slot))
+        ranked.sort()
+        return [slot for rank, slot in ranked if start <= rank < start + count]
+
+
+def lowest_positions(bits: int, start: int, count: int) -> list[int]:
+    """The `count` set bits of `bits` after skipping `start`, lowest first."""
+    found: list[int] = []
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8 or 1, "little")
+    seen = 0
+    for byte_index, byte in enumerate(raw):
+        if not byte:
+            continue
+        ones = byte.bit_count()
+        if seen + ones <= start:
+            seen += ones
+            continue
+        for bit in range(8):
+            if byte >> bit & 1:
+                if seen >= start:
+                    found.append(byte_index * 8 + bit)
+                    if len(found) == count:
+                        return found
+                seen += 1
+    return found
 
 
 def bits_of(positions) -> int:
@@ -196,61 +286,61 @@ def bits_of(positions) -> int:
     return int.from_bytes(raw, "little")
 
 
-_cache: dict[str, FacetIndex] = {}
+# ------------------------------------------------------------ reading the facts
 
 
-def state_key(session: Session) -> tuple:
-    row = session.execute(text("SELECT generation, version FROM search_state WHERE id = 1")).first()
-    return (str(session.get_bind().url), *(row or ("", 0)))
+@dataclass
+class Facts:
+    """What the filters know of some services, by slot."""
+
+    terms: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    places: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    languages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    wheelchair: list[int] = field(default_factory=list)
+    free: list[int] = field(default_factory=list)
+    schedules: dict[ScheduleGroup | RuleGroup, list[int]] = field(default_factory=lambda: defaultdict(list))
+    coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
-def facet_index(session: Session, full_text_key: str, languages: Sequence[str] | None = None) -> FacetIndex:
-    """The current index for this database, rebuilt when the data moved on.
-    `languages` (default: the app's LANGUAGES) come first among the language
-    filters, offered even where no service speaks them yet."""
-    if languages is None:
-        languages = current_app.config["LANGUAGES"] if has_app_context() else ()
-    languages = tuple(languages)
-    key = state_key(session) + (full_text_key, languages)
-    cache_key = f"{key[0]} {full_text_key} {' '.join(languages)}"
-    index = _cache.get(cache_key)
-    if index is not None and index.key == key:
-        return index
-    with _lock:
-        index = _cache.get(cache_key)
-        if index is None or index.key != key:
-            index = build_facet_index(session, key, full_text_key, languages)
-            _cache[cache_key] = index
-    return index
-
-
-def build_facet_index(
-    session: Session, key: tuple, full_text_key: str, base_languages: Sequence[str] = ()
-) -> FacetIndex:
+def _public_services(session: Session, full_text_key: str, only: list[str] | None = None) -> list[tuple]:
+    """(name key, service id, full-text key, free of charge) of the public
+    services (of `only`), in name order: letters compare as the search
+    compares them, whatever the database's collation."""
     key_column = literal_column("service.rowid") if full_text_key == "rowid" else Service.id
-    rows = session.execute(
-        select(Service.id, key_column, Service.free_of_charge)
+    query = (
+        select(Service.name, Service.id, key_column, Service.free_of_charge)
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.status == "active", Organization.status == "published")
-        .order_by(Service.name, Service.id)
-    ).all()
-    service_ids = [row[0] for row in rows]
-    position = {service_id: i for i, service_id in enumerate(service_ids)}
-    position_by_key = {row[1]: i for i, row in enumerate(rows)}
+    )
+    if only is not None:
+        query = query.where(Service.id.in_(only))
+    rows = [(sort_key(name), service_id, key, bool(free))
+            for name, service_id, key, free in _stream(session, query)]
+    rows.sort()
+    return rows
 
-    types, groups = _load_terms(session)
-    term_members: dict[str, list[int]] = defaultdict(list)
-    links = select(service_taxonomy_term.c.service_id, service_taxonomy_term.c.taxonomy_term_id)
-    for service_id, term_id in session.execute(links):
-        if service_id in position:
-            term_members[term_id].append(position[service_id])
 
-    place_members: dict[str, list[int]] = defaultdict(list)
-    wheelchair: list[int] = []
+def _stream(session: Session, query):
+    """Rows in batches: on PostgreSQL a server-side cursor, so that a million
+    rows never sit in memory at once."""
+    return session.execute(query.execution_options(yield_per=ROWS_PER_FETCH))
+
+
+def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None) -> Facts:
+    """The facts of the services in `slots` (service id -> slot); `only`
+    narrows the queries to those services (None: read every row)."""
+    facts = Facts()
+    stt = service_taxonomy_term
+    links = select(stt.c.service_id, stt.c.taxonomy_term_id)
+    if only is not None:
+        links = links.where(stt.c.service_id.in_(only))
+    for service_id, term_id in _stream(session, links):
+        if (at := slots.get(service_id)) is not None:
+            facts.terms[term_id].append(at)
+
     country_of: dict[int, str] = {}
     locations_of: dict[int, list[str]] = defaultdict(list)
-    coordinates: dict[int, tuple[float, float]] = {}
-    located = session.execute(
+    located = (
         select(
             ServiceAtLocation.service_id,
             ServiceAtLocation.location_id,
@@ -265,58 +355,272 @@ def build_facet_index(
         .outerjoin(Address, Address.location_id == Location.id)
         .order_by(ServiceAtLocation.service_id, ServiceAtLocation.id, Address.id)
     )
-    for service_id, location_id, city, municipality, country, accessible, latitude, longitude in located:
-        if service_id not in position:
+    if only is not None:
+        located = located.where(ServiceAtLocation.service_id.in_(only))
+    for service_id, location_id, city, municipality, country, accessible, latitude, longitude in _stream(
+        session, located
+    ):
+        if (at := slots.get(service_id)) is None:
             continue
-        at = position[service_id]
-        if latitude is not None and longitude is not None and at not in coordinates:
-            coordinates[at] = (latitude, longitude)
-        locations_of[at].append(location_id)
+        if latitude is not None and longitude is not None and at not in facts.coordinates:
+            facts.coordinates[at] = (latitude, longitude)
+        if location_id not in locations_of[at]:
+            locations_of[at].append(location_id)
         for place in (city, municipality):
             if place:
-                place_members[place].append(at)
+                facts.places[place].append(at)
         if accessible:
-            wheelchair.append(at)
+            facts.wheelchair.append(at)
         if country and at not in country_of:
             country_of[at] = country
 
-    language_members: dict[str, list[int]] = defaultdict(list)
+    location_ids = sorted({lid for ids in locations_of.values() for lid in ids}) if only is not None else None
     location_languages: dict[str, set[str]] = defaultdict(set)
-    for service_id, location_id, code in session.execute(
-        select(Language.service_id, Language.location_id, Language.code)
-    ):
-        if service_id in position:
-            language_members[code].append(position[service_id])
+    languages = select(Language.service_id, Language.location_id, Language.code)
+    if only is not None:
+        languages = languages.where(or_(Language.service_id.in_(only), Language.location_id.in_(location_ids)))
+    for service_id, location_id, code in _stream(session, languages):
+        if (at := slots.get(service_id)) is not None:
+            facts.languages[code].append(at)
         elif location_id:
             location_languages[location_id].add(code)
-    for at, location_ids in locations_of.items():
-        for location_id in location_ids:
+    for at, ids in locations_of.items():
+        for location_id in ids:
             for code in location_languages.get(location_id, ()):
-                language_members[code].append(at)
+                facts.languages[code].append(at)
 
-    schedule_bits = _schedule_bits(session, position, locations_of, country_of)
+    _read_schedules(session, slots, only, location_ids, locations_of, country_of, facts)
+    return facts
 
-    places = sorted(place_members, key=sort_key)
-    languages = list(base_languages) + sorted(set(language_members) - set(base_languages))
+
+def _read_schedules(session, slots, only, location_ids, locations_of, country_of, facts: Facts) -> None:
+    """A service's own hours count; a service without hours of its own keeps
+    the hours of the locations it is offered at (as the result cards do).
+    A plain weekly row counts on each of its weekdays; any other rule keeps
+    all its parts (RuleGroup)."""
+    own: dict[int, list] = defaultdict(list)
+    at_location: dict[str, list] = defaultdict(list)
+    query = select(Schedule.service_id, Schedule.location_id, *(getattr(Schedule, name) for name in RULE_FIELDS)).where(
+        Schedule.opens_at.is_not(None), Schedule.closes_at.is_not(None)
+    )
+    if only is not None:
+        query = query.where(or_(Schedule.service_id.in_(only), Schedule.location_id.in_(location_ids)))
+    for row in _stream(session, query):
+        rule = Rule(**dict(zip(RULE_FIELDS, row[2:])))
+        if (at := slots.get(row[0])) is not None:
+            own[at].append(rule)
+        elif row[1]:
+            at_location[row[1]].append(rule)
+    for at in slots.values():
+        rules = own.get(at) or [
+            rule for location_id in locations_of.get(at, ()) for rule in at_location.get(location_id, ())
+        ]
+        country = country_of.get(at, DEFAULT_COUNTRY)
+        for rule in rules:
+            for group in _groups(country, rule):
+                facts.schedules[group].append(at)
+
+
+def _merged(bitsets: dict, members: dict[object, list[int]]) -> dict:
+    """A copy of `bitsets` with the `members` added."""
+    merged = dict(bitsets)
+    for value, slots in members.items():
+        merged[value] = merged.get(value, 0) | bits_of(slots)
+    return merged
+
+
+# ------------------------------------------------------------ building, applying
+
+
+def build_facet_index(
+    session: Session, full_text_key: str, base_languages=(), state: SearchState | None = None
+) -> FacetIndex:
+    """A whole index, in name order, of what the database holds now."""
+    state = state or read_state(session)
+    # Before the data: an entry logged while the data is read is applied later.
+    cursor, applied = _log_position(session)
+    rows = _public_services(session, full_text_key)
+    service_ids = [service_id for _name, service_id, _key, _free in rows]
+    slot_of = {service_id: slot for slot, service_id in enumerate(service_ids)}
+    position_by_key = slot_of if full_text_key == "id" else {key: slot for slot, (_n, _i, key, _f) in enumerate(rows)}
+    main_keys = [name for name, _id, _key, _free in rows]
+    facts = _read_facts(session, slot_of, None)
+    facts.free = [slot for slot, row in enumerate(rows) if row[3]]
+    del rows
+    size = len(service_ids)
+    latitudes, longitudes = array("d", [math.nan]) * size, array("d", [math.nan]) * size
+    located = array("l", sorted(facts.coordinates))
+    for slot, (latitude, longitude) in facts.coordinates.items():
+        latitudes[slot], longitudes[slot] = latitude, longitude
+    types, groups = _load_terms(session)
+    places = sorted(facts.places, key=sort_key)
+    languages = list(base_languages) + sorted(set(facts.languages) - set(base_languages))
     return FacetIndex(
-        key=key,
+        state=state,
+        change_cursor=cursor,
+        applied=applied,
+        size=size,
         service_ids=service_ids,
+        slot_of=slot_of,
         position_by_key=position_by_key,
-        all_bits=(1 << len(service_ids)) - 1,
+        main_keys=main_keys,
+        tail=[],
+        all_bits=(1 << size) - 1,
         types=types,
         groups=groups,
-        term_bits={term: bits_of(members) for term, members in term_members.items()},
+        term_bits=_merged({}, facts.terms),
         places=places,
-        place_bits={place: bits_of(members) for place, members in place_members.items()},
+        place_bits=_merged({}, facts.places),
         languages=languages,
-        language_bits={code: bits_of(members) for code, members in language_members.items()},
-        flag_bits={
-            "free": bits_of(i for i, row in enumerate(rows) if row[2]),
-            "wheelchair": bits_of(wheelchair),
-        },
-        schedule_bits=schedule_bits,
-        coordinates=coordinates,
+        language_bits=_merged({}, facts.languages),
+        flag_bits={"free": bits_of(facts.free), "wheelchair": bits_of(facts.wheelchair)},
+        schedule_bits=_merged({}, facts.schedules),
+        latitudes=latitudes,
+        longitudes=longitudes,
+        located=located,
+        located_count=len(located),
+        located_bits=bits_of(facts.coordinates),
     )
+
+
+def _log_position(session: Session) -> tuple[int, frozenset[int]]:
+    """The last change-log entry, and the entries near it, all seen now."""
+    cursor = session.execute(text("SELECT coalesce(max(id), 0) FROM search_change")).scalar()
+    near = session.execute(text("SELECT id FROM search_change WHERE id > :low"), {"low": cursor - CHANGE_MARGIN})
+    return cursor, frozenset(row[0] for row in near if row[0] <= cursor)
+
+
+@dataclass
+class Changes:
+    service_ids: set[str]
+    everything: bool
+    cursor: int
+    applied: frozenset[int]
+
+
+def read_changes(session: Session, index: FacetIndex) -> Changes:
+    """The change-log entries this index has not applied yet."""
+    limit = CHANGE_MARGIN + CHANGES_RECORDED_ONE_BY_ONE + 1
+    rows = session.execute(
+        text("SELECT id, service_id FROM search_change WHERE id > :low ORDER BY id LIMIT :limit"),
+        {"low": index.change_cursor - CHANGE_MARGIN, "limit": limit},
+    ).all()
+    new = [(entry, service_id) for entry, service_id in rows if entry not in index.applied]
+    cursor = max([index.change_cursor, *(entry for entry, _ in rows)])
+    applied = frozenset(e for e in (*index.applied, *(entry for entry, _ in new)) if e > cursor - CHANGE_MARGIN)
+    service_ids = {service_id for _entry, service_id in new if service_id is not None}
+    everything = len(rows) == limit or any(service_id is None for _entry, service_id in new)
+    return Changes(service_ids, everything, cursor, applied)
+
+
+def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: SearchState,
+                  full_text_key: str, base_languages=()) -> FacetIndex:
+    """The index that follows `index`: the changed services leave their
+    slots, and those still public come back in new ones at the end."""
+    changed = sorted(changes.service_ids)
+    leaving = [slot for service_id in changed if (slot := index.slot_of.get(service_id)) is not None]
+    rows = _public_services(session, full_text_key, changed) if changed else []
+    # Shared with the indexes before this one: only ever appended to, and
+    # written by one refreshing thread at a time.
+    service_ids, slot_of, position_by_key = index.service_ids, index.slot_of, index.position_by_key
+    new_slots: dict[str, int] = {}
+    leaving_slots = set(leaving)
+    tail = [entry for entry in index.tail if entry[2] not in leaving_slots]
+    for name, service_id, key, _free in rows:
+        slot = len(service_ids)
+        service_ids.append(service_id)
+        new_slots[service_id] = slot
+        position_by_key[key] = slot
+        insort(tail, (name, bisect_right(index.main_keys, name), slot))
+    public = set(new_slots)
+    for service_id in changed:
+        if service_id not in public:
+            slot_of.pop(service_id, None)
+    slot_of.update(new_slots)
+
+    facts = _read_facts(session, new_slots, list(new_slots)) if new_slots else Facts()
+    facts.free = [new_slots[service_id] for _n, service_id, _k, free in rows if free]
+    latitudes, longitudes, located = index.latitudes, index.longitudes, index.located
+    for slot in new_slots.values():
+        latitude, longitude = facts.coordinates.get(slot, (math.nan, math.nan))
+        latitudes.append(latitude)
+        longitudes.append(longitude)
+        if slot in facts.coordinates:
+            located.append(slot)
+    added = bits_of(new_slots.values())
+    gone = bits_of(leaving)
+    all_bits = (index.all_bits & ~gone) | added
+    place_bits = _merged(index.place_bits, facts.places)
+    language_bits = _merged(index.language_bits, facts.languages)
+    # A place or language the leaving services alone had is offered no more.
+    places = [p for p in index.places if not (place_bits[p] & gone) or place_bits[p] & all_bits]
+    for place in set(index.places) - set(places):
+        del place_bits[place]
+    for place in facts.places:
+        if place not in index.place_bits:
+            insort(places, place, key=sort_key)
+    languages = [code for code in index.languages if code in base_languages
+                 or not (language_bits.get(code, 0) & gone) or language_bits[code] & all_bits]
+    for code in sorted(facts.languages):
+        if code not in languages:
+            languages.append(code)
+    term_cache = _cache_with(session, index, new_slots)
+    return FacetIndex(
+        state=state,
+        change_cursor=changes.cursor,
+        applied=changes.applied,
+        size=len(service_ids),
+        service_ids=service_ids,
+        slot_of=slot_of,
+        position_by_key=position_by_key,
+        main_keys=index.main_keys,
+        tail=tail,
+        all_bits=all_bits,
+        types=index.types,
+        groups=index.groups,
+        term_bits=_merged(index.term_bits, facts.terms),
+        places=places,
+        place_bits=place_bits,
+        languages=languages,
+        language_bits=language_bits,
+        flag_bits=_merged(index.flag_bits, {"free": facts.free, "wheelchair": facts.wheelchair}),
+        schedule_bits=_merged(index.schedule_bits, facts.schedules),
+        latitudes=latitudes,
+        longitudes=longitudes,
+        located=located,
+        located_count=len(located),
+        located_bits=(index.located_bits & ~gone) | bits_of(facts.coordinates),
+        term_cache=term_cache,
+    )
+
+
+def _cache_with(session: Session, index: FacetIndex, new_slots: dict[str, int]) -> OrderedDict:
+    """The remembered word matches with the new slots added where their
+    documents have the word."""
+    with _lock:
+        cache = OrderedDict(index.term_cache)
+    if not cache or not new_slots:
+        return cache
+    documents = full_text.documents(session, list(new_slots))
+    for (term, names_only), bits in cache.items():
+        matching = [slot for service_id, slot in new_slots.items()
+                    if service_id in documents
+                    and full_text.has_prefix(documents[service_id][0 if names_only else 1], term)]
+        if matching:
+            cache[(term, names_only)] = bits | bits_of(matching)
+    return cache
+
+
+def _warm(session: Session, index: FacetIndex, before: FacetIndex | None, full_text_key: str) -> None:
+    """Look up again the words searched last, so that a new full index does
+    not meet them cold."""
+    if before is None:
+        return
+    with _lock:
+        recent = list(before.term_cache)[-WARM_TERMS:]
+    backend = full_text.backend_for_key(full_text_key)
+    for term, names_only in recent:
+        index.term_matches(term, names_only, lambda t, n: backend.matching_keys(session, t, n))
 
 
 def _load_terms(session: Session) -> tuple[dict[str, Term], dict[str, Term]]:
@@ -336,35 +640,6 @@ def _load_terms(session: Session) -> tuple[dict[str, Term], dict[str, Term]]:
     return vocabularies["service-type"], vocabularies["target-group"]
 
 
-def _schedule_bits(session, position, locations_of, country_of) -> dict[ScheduleGroup | RuleGroup, int]:
-    """A service's own hours count; a service without hours of its own keeps
-    the hours of the locations it is offered at (as the result cards do).
-    A plain weekly row counts on each of its weekdays; any other rule keeps
-    all its parts (RuleGroup)."""
-    own: dict[int, list] = defaultdict(list)
-    at_location: dict[str, list] = defaultdict(list)
-    for row in session.execute(
-        select(Schedule.service_id, Schedule.location_id, *(getattr(Schedule, name) for name in RULE_FIELDS))
-        .where(Schedule.opens_at.is_not(None), Schedule.closes_at.is_not(None))
-    ):
-        rule = Rule(**{name: row._mapping[name] for name in RULE_FIELDS})
-        if row.service_id in position:
-            own[position[row.service_id]].append(rule)
-        elif row.location_id:
-            at_location[row.location_id].append(rule)
-
-    members: dict[ScheduleGroup | RuleGroup, list[int]] = defaultdict(list)
-    for at in range(len(position)):
-        rules = own.get(at) or [
-            rule for location_id in locations_of.get(at, ()) for rule in at_location.get(location_id, ())
-        ]
-        country = country_of.get(at, DEFAULT_COUNTRY)
-        for rule in rules:
-            for group in _groups(country, rule):
-                members[group].append(at)
-    return {group: bits_of(ats) for group, ats in members.items()}
-
-
 def _groups(country: str, rule: Rule) -> list[ScheduleGroup | RuleGroup]:
     days = weekdays_of(rule)
     # Only a rule the weekday check says all about: local times, no start or end date.
@@ -375,3 +650,132 @@ def _groups(country: str, rule: Rule) -> list[ScheduleGroup | RuleGroup]:
                       bool(rule.open_on_public_holidays))
         for day in sorted(days)
     ]
+
+
+# ------------------------------------------------------------ one per process
+
+
+class LiveIndex:
+    """The current index of one database in this process, and the thread
+    that keeps it current."""
+
+    def __init__(self, engine: Engine, full_text_key: str, languages: tuple[str, ...]):
+        self.engine = engine
+        self.full_text_key = full_text_key
+        self.languages = languages
+        self.index: FacetIndex | None = None
+        self.poll_seconds = 0.0
+        self.last_used = monotonic()
+        self._refreshing = threading.Lock()  # one build or refresh at a time
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._wake = threading.Event()
+
+    def current(self, session: Session, inline: bool) -> FacetIndex:
+        """The index to answer from now: the current one, however far the
+        data has moved (a refresh is started), unless there is none yet for
+        this database or `inline` asks for the data as it is."""
+        self.last_used = monotonic()
+        state = read_state(session)
+        index = self.index
+        if index is not None and index.state == state:
+            return index
+        if index is None or index.state.generation != state.generation or inline:
+            with self._refreshing:
+                self.refresh(session, state)
+            return self.index
+        self._start_refreshing()
+        return index
+
+    def refresh(self, session: Session, state: SearchState | None = None) -> None:
+        """Bring the index up to `state` (default: the database's now); the
+        caller holds _refreshing."""
+        state = state or read_state(session)
+        before = self.index
+        if before is not None and before.state == state:
+            return
+        if before is None or before.state.generation != state.generation or state.pruned_through > before.change_cursor:
+            self.index = build_facet_index(session, self.full_text_key, self.languages, state)
+            return
+        changes = read_changes(session, before)
+        if changes.everything or len(before.tail) + len(changes.service_ids) > TAIL_LIMIT:
+            started = monotonic()
+            index = build_facet_index(session, self.full_text_key, self.languages, state)
+            _warm(session, index, before, self.full_text_key)
+            log.info("search index built anew in %.1f s (%d services)", monotonic() - started, index.size)
+        else:
+            index = apply_changes(session, before, changes, state, self.full_text_key, self.languages)
+        self.index = index
+
+    def _start_refreshing(self) -> None:
+        with self._thread_lock:
+            self._wake.set()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="search-index-refresh", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                with Session(self.engine) as session, self._refreshing:
+                    self.refresh(session)
+            except Exception:  # the requests go on with the index they have
+                log.exception("the search index could not be refreshed")
+                with self._thread_lock:
+                    self._thread = None
+                return
+            with self._thread_lock:
+                idle = monotonic() - self.last_used > IDLE_SECONDS
+                if not self._wake.is_set() and (not self.poll_seconds or idle):
+                    self._thread = None
+                    return
+            if not self._wake.is_set():
+                self._wake.wait(self.poll_seconds)
+
+    def wait_until_idle(self, timeout: float = 5.0) -> bool:
+        """For tests and benchmarks: whether the refreshing thread finished
+        within `timeout` seconds."""
+        deadline = monotonic() + timeout
+        while monotonic() < deadline:
+            with self._thread_lock:
+                thread = self._thread
+            if thread is None:
+                return True
+            thread.join(min(0.05, max(0.0, deadline - monotonic())))
+        return False
+
+
+_cache: dict[tuple, LiveIndex] = {}
+_cache_lock = threading.Lock()
+
+
+def live_index(session: Session, full_text_key: str, languages=None) -> LiveIndex:
+    if languages is None:
+        languages = current_app.config["LANGUAGES"] if has_app_context() else ()
+    engine = session.get_bind()
+    cache_key = (str(engine.url), full_text_key, tuple(languages))
+    with _cache_lock:
+        live = _cache.get(cache_key)
+        if live is None:
+            live = _cache[cache_key] = LiveIndex(engine, full_text_key, tuple(languages))
+    live.engine = engine  # each app (each test) has its own engine for one URL
+    if has_app_context():
+        live.poll_seconds = float(current_app.config.get("SEARCH_INDEX_POLL_SECONDS", 0.5))
+    return live
+
+
+def facet_index(session: Session, full_text_key: str, languages=None) -> FacetIndex:
+    """The index to answer a search from: built on first use in this
+    process; after a write the one before it, until the change is applied
+    (SEARCH_INDEX_REFRESH = "inline": the change is applied first).
+    `languages` (default: the app's LANGUAGES) come first among the
+    language filters, offered even where no service speaks them yet."""
+    inline = has_app_context() and current_app.config.get("SEARCH_INDEX_REFRESH", "background") == "inline"
+    return live_index(session, full_text_key, languages).current(session, inline)
+
+
+def warm_up(session: Session) -> FacetIndex:
+    """Build this process's index before it takes requests (gunicorn's
+    post_worker_init), so that no resident waits for it."""
+    return facet_index(session, full_text.full_text_backend(session).key)

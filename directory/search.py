@@ -4,8 +4,9 @@ only parses the query string and renders.
 
 The full-text index lives in the database and is kept in sync by triggers
 (migration 0002): an FTS5 table on SQLite, a tsvector table on PostgreSQL.
-Both sit behind `FullTextBackend`. Filters and facet counts come from the
-in-memory facet index (facets.py), rebuilt whenever the data changes.
+Both sit behind `FullTextBackend` (full_text.py). Filters and facet counts
+come from the in-memory facet index (facets.py), which follows every write
+without stalling a search.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from geopy.distance import geodesic
 
 from .facets import FacetIndex, Term, bits_of, facet_index
+from .full_text import FullTextBackend, PostgresFullText, SqliteFullText, full_text_backend  # noqa: F401
 from .gazetteer import GazetteerGeocoder, closest_names
 from .models import (
     Address,
@@ -41,7 +43,7 @@ MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 8
 MAX_PAGE = 10_000
 # Tables the search index adds by hand (not in the models; see 0002, 0003).
-SEARCH_INDEX_TABLES = ("service_fts", "service_search", "search_state")
+SEARCH_INDEX_TABLES = ("service_fts", "service_search", "search_state", "search_change")
 
 
 def is_search_index_table(name: str) -> bool:
@@ -193,51 +195,6 @@ def query_terms(q: str) -> list[str]:
     return terms[:MAX_QUERY_TERMS]
 
 
-# --------------------------------------------------------- full-text backends
-
-
-class FullTextBackend:
-    """Finds the services whose search document has a word starting with
-    `term`, anywhere or only in the service's or centre's name."""
-
-    key = "id"  # the column the facet index maps back to a service
-
-    def matching_keys(self, session: Session, term: str, names_only: bool) -> list:
-        raise NotImplementedError
-
-
-class SqliteFullText(FullTextBackend):
-    key = "rowid"
-
-    def matching_keys(self, session, term, names_only):
-        match = f'"{term}"*'
-        if names_only:
-            match = "{name centre} : " + match
-        # A common word matches tens of thousands of rows: fetch plain tuples.
-        rows = session.connection().exec_driver_sql(
-            "SELECT rowid FROM service_fts WHERE service_fts MATCH ?", (match,)
-        ).fetchall()
-        return [row[0] for row in rows]
-
-
-class PostgresFullText(FullTextBackend):
-    def matching_keys(self, session, term, names_only):
-        # Names and centre names carry weight A in the document (0002).
-        tsquery = f"{term}:*A" if names_only else f"{term}:*"
-        rows = session.connection().exec_driver_sql(
-            "SELECT service_id FROM service_search "
-            "WHERE document @@ to_tsquery('simple', unaccent(%(tsquery)s))",
-            {"tsquery": tsquery},
-        ).fetchall()
-        return [row[0] for row in rows]
-
-
-def full_text_backend(session: Session) -> FullTextBackend:
-    if session.get_bind().dialect.name == "postgresql":
-        return PostgresFullText()
-    return SqliteFullText()
-
-
 # ------------------------------------------------------------- near a place
 
 
@@ -276,7 +233,7 @@ def _within_radius(index: FacetIndex, origin: Origin, approximate, radius: int) 
         if km <= radius * 0.99:
             inside.append(position)
         elif km <= radius * 1.01:
-            latitude, longitude = index.coordinates[position]
+            latitude, longitude = index.coordinates_of(position)
             if exact_km(origin, latitude, longitude) <= radius:
                 inside.append(position)
     return bits_of(inside)
@@ -429,7 +386,7 @@ def _nearest_first(index: FacetIndex, matching: int, approximate, start: int, co
     """Positions of matching services by distance (a fast flat-earth estimate,
     within a fraction of a per cent at these distances), then those without
     coordinates by name."""
-    allowed = matching.to_bytes(len(index.service_ids) // 8 + 1, "little")
+    allowed = matching.to_bytes(index.size // 8 + 1, "little")
     nearest = sorted(
         (km, position) for km, position in approximate if allowed[position >> 3] >> (position & 7) & 1
     )

@@ -18,9 +18,16 @@ there, so other connections never see them missing, and a rollback puts
 them back). PostgreSQL disables them with ALTER TABLE … DISABLE TRIGGER,
 which needs the tables' owner; another role keeps them running row by row.
 
+Migration 0011 adds the change log: every write that can change what
+search finds of a service records that service in search_change (a NULL:
+everything, a taxonomy changed), so that each process applies just those
+services to its index (facets.py) instead of building it anew. Resuming
+records the services a bulk write touched there in one statement (or a NULL
+when they are many).
+
 This module is the one source of the triggers' SQL: the definitions below
-reproduce exactly the DDL migrations 0002, 0003 and 0009 ran (tests compare
-sqlite_master before and after an import).
+reproduce exactly the DDL migrations 0002, 0003, 0009 and 0011 ran (tests
+compare sqlite_master before and after an import).
 """
 
 from __future__ import annotations
@@ -67,6 +74,35 @@ WATCHED_TABLES = [
 EVENTS = ["INSERT", "UPDATE", "DELETE"]
 BUMP = "UPDATE search_state SET version = version + 1 WHERE id = 1"
 
+# Migration 0011: (table, event, SQL expressions giving the services whose
+# search facts the row changes). Taxonomy tables change every service's.
+_AT_NEW = "(SELECT service_id FROM service_at_location WHERE location_id = NEW.location_id)"
+_AT_OLD = "(SELECT service_id FROM service_at_location WHERE location_id = OLD.location_id)"
+CHANGE_TRIGGERS = [
+    ("service", "INSERT", ["NEW.id"]),
+    ("service", "UPDATE", ["OLD.id", "NEW.id"]),
+    ("service", "DELETE", ["OLD.id"]),
+    ("organization", "UPDATE", ["(SELECT id FROM service WHERE organization_id = NEW.id)"]),
+    ("location", "UPDATE", ["(SELECT service_id FROM service_at_location WHERE location_id = NEW.id)"]),
+    *[(table, event, expressions)
+      for table in ("service_taxonomy_term", "service_at_location")
+      for event, expressions in (("INSERT", ["NEW.service_id"]),
+                                 ("UPDATE", ["OLD.service_id", "NEW.service_id"]),
+                                 ("DELETE", ["OLD.service_id"]))],
+    ("address", "INSERT", [_AT_NEW]),
+    ("address", "UPDATE", [_AT_OLD, _AT_NEW]),
+    ("address", "DELETE", [_AT_OLD]),
+    *[(table, event, expressions)
+      for table in ("language", "schedule")
+      for event, expressions in (("INSERT", ["NEW.service_id", _AT_NEW]),
+                                 ("UPDATE", ["OLD.service_id", _AT_OLD, "NEW.service_id", _AT_NEW]),
+                                 ("DELETE", ["OLD.service_id", _AT_OLD]))],
+]
+EVERYTHING_TABLES = ["taxonomy", "taxonomy_term", "taxonomy_term_label"]
+# A bulk write that touched more services than this records "everything":
+# each process then builds its index anew (in the background) instead.
+CHANGES_RECORDED_ONE_BY_ONE = 2000
+
 # What the search document (the view service_search_document) reads.
 DOCUMENT_TABLES = ["service", "organization", "service_taxonomy_term", "taxonomy_term_label",
                    "service_at_location", "address"]
@@ -97,6 +133,40 @@ BEGIN
 END""".strip()
 
 
+def _sqlite_change_trigger(table: str, event: str, expressions: list[str]) -> str:
+    inserts = "\n".join(
+        f"  INSERT INTO search_change(service_id) {e[1:-1]};" if e.startswith("(")
+        else f"  INSERT INTO search_change(service_id) SELECT {e} WHERE {e} IS NOT NULL;"
+        for e in expressions
+    )
+    return f"CREATE TRIGGER search_change_{table}_{event.lower()} AFTER {event} ON {table}\nBEGIN\n{inserts}\nEND"
+
+
+def change_triggers(dialect: str) -> list[Trigger]:
+    """The change-log triggers of migration 0011 on `dialect`."""
+    found = []
+    for table, event, expressions in CHANGE_TRIGGERS:
+        name = f"search_change_{table}_{event.lower()}"
+        if dialect == "postgresql":
+            args = ", ".join("'" + _pg_select(e).replace("'", "''") + "'" for e in expressions)
+            sql = (f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION search_change_record({args})")
+        else:
+            sql = _sqlite_change_trigger(table, event, expressions)
+        found.append(Trigger(name, table, sql))
+    for table in EVERYTHING_TABLES:
+        for event in EVENTS:
+            name = f"search_change_{table}_{event.lower()}"
+            if dialect == "postgresql":
+                sql = (f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION search_change_record()")
+            else:
+                sql = (f"CREATE TRIGGER {name} AFTER {event} ON {table}\nBEGIN\n"
+                       "  INSERT INTO search_change(service_id) VALUES (NULL);\nEND")
+            found.append(Trigger(name, table, sql))
+    return found
+
+
 def _pg_select(expression: str) -> str:
     """NEW.x / OLD.x as the $1 / $2 record parameters of EXECUTE (0002)."""
     sql = expression[1:-1] if expression.startswith("(") else f"SELECT {expression}"
@@ -104,7 +174,7 @@ def _pg_select(expression: str) -> str:
 
 
 def triggers(dialect: str) -> list[Trigger]:
-    """Every search trigger of migrations 0002 and 0003 on `dialect`."""
+    """Every search trigger of migrations 0002, 0003 and 0011 on `dialect`."""
     found = []
     for name, table, event, expressions in SEARCH_TRIGGERS:
         if dialect == "postgresql":
@@ -129,7 +199,7 @@ END""".strip()))
             else:
                 sql = f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {BUMP}; END"
             found.append(Trigger(name, table, sql))
-    return found
+    return found + change_triggers(dialect)
 
 
 # ------------------------------------------------------------------ suspend, resume
@@ -176,8 +246,23 @@ def resume(connection: Connection, suspension: Suspension, service_ids: Iterable
         # the freshly filled tables for nearly empty ones, and the search
         # document's subqueries scan them whole for every service.
         connection.exec_driver_sql(f"ANALYZE {', '.join(DOCUMENT_TABLES)}")
+    if service_ids is not None:
+        service_ids = sorted(set(service_ids))
     rebuild(connection, service_ids)
+    record_changes(connection, service_ids)
     connection.exec_driver_sql(BUMP)
+
+
+def record_changes(connection: Connection, service_ids: list[str] | None) -> None:
+    """Note in the change log that these services (None: all) changed."""
+    if service_ids is None or len(service_ids) > CHANGES_RECORDED_ONE_BY_ONE:
+        connection.exec_driver_sql("INSERT INTO search_change(service_id) VALUES (NULL)")
+    elif service_ids:
+        connection.execute(text(
+            "INSERT INTO search_change(service_id) SELECT value FROM json_each(:ids)"
+            if connection.dialect.name == "sqlite" else
+            "INSERT INTO search_change(service_id) SELECT unnest(CAST(:ids AS varchar[]))"),
+            {"ids": _json(service_ids) if connection.dialect.name == "sqlite" else service_ids})
 
 
 def rebuild(connection: Connection, service_ids: Iterable[str] | None = None) -> None:

@@ -23,6 +23,10 @@ def make_app(database_uri: str, **overrides):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_uri,
+        # A write and the search after it, one after the other: the search
+        # sees the write (test_search_at_scale tests the background refresh).
+        "SEARCH_INDEX_REFRESH": "inline",
+        "SEARCH_INDEX_POLL_SECONDS": 0,
     }
     config.update(overrides)
     app = create_app(config)

@@ -267,10 +267,12 @@ def test_the_search_triggers_are_those_the_migrations_made(app):
     with app.app_context():
         dialect = db.engine.dialect.name
         expected = search_index.triggers(dialect)
+        # The change log's own pruning trigger stays on through a bulk write.
+        held = {row for row in trigger_state() if row[0] != "search_change_prune"}
         if dialect == "sqlite":
-            assert trigger_state() == {(t.name, t.table, t.sql) for t in expected}
+            assert held == {(t.name, t.table, t.sql) for t in expected}
         else:
-            assert trigger_state() == {(t.name, t.table, "O") for t in expected}
+            assert held == {(t.name, t.table, "O") for t in expected}
 
 
 def test_the_pair_id_is_the_attribute_id_of_the_mapping():

@@ -6,7 +6,6 @@ even every result never becomes one list of records."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -71,7 +70,7 @@ class ServiceSelection:
             yield from self.ids(start, CHUNK_SIZE)
 
     def _exact_km(self, position: int) -> tuple[bool, float]:
-        point = self.index.coordinates.get(position)
+        point = self.index.coordinates_of(position)
         return (True, 0.0) if point is None else (False, exact_km(self.origin, *point))
 
 
@@ -108,7 +107,7 @@ def select_services(session: Session, query: ListQuery, now: datetime | None = N
     selection = ServiceSelection(index, first, matching & ~first, origin)
     if origin:
         # Bytes, not shifts of one big int: a shift costs as much as the index is long.
-        allowed_bytes = matching.to_bytes(len(index.service_ids) // 8 + 1, "little")
+        allowed_bytes = matching.to_bytes(index.size // 8 + 1, "little")
         selection.nearest = [position for _km, position in sorted(
             (km, position) for km, position in approximate
             if allowed_bytes[position >> 3] >> (position & 7) & 1
@@ -135,16 +134,7 @@ def _hsds_bits(session: Session, index: FacetIndex, query: ListQuery) -> int:
     return bits
 
 
-_positions_lock = threading.Lock()
-_positions: dict[tuple, dict[str, int]] = {}
-
-
 def _bits_of_ids(index: FacetIndex, service_ids) -> int:
     """A bitset of services by id (ids of services not public are left out)."""
-    with _positions_lock:
-        position = _positions.get(index.key)
-        if position is None:
-            if len(_positions) > 8:  # indexes of databases or data long gone
-                _positions.clear()
-            position = _positions[index.key] = {sid: at for at, sid in enumerate(index.service_ids)}
-    return bits_of(at for service_id in service_ids if (at := position.get(service_id)) is not None)
+    slot_of = index.slot_of
+    return bits_of(slot for service_id in service_ids if (slot := slot_of.get(service_id)) is not None) & index.all_bits
