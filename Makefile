@@ -13,7 +13,7 @@ PYTEST := $(BIN)/pytest -n 2 --dist loadfile
 .PHONY: run dev test test-tools test-sqlite test-postgres test-fast install install-test browser-tools assets translations extract-messages update-translations db clean
 
 run: install translations assets db
-	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app()"
+	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app(serving=True)"
 
 # No fingerprinted copies in development: edits to static/ show at once.
 dev: install translations db

@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from . import change_tracking, cli, errors, geocoding, i18n, publishing, security_headers, templating
-from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate, static_digest
+from .extensions import babel, compress, csrf, db, init_migrations, limiter, login_manager, static_digest
 from .search import include_in_autogenerate
 from . import database
 from . import request_guards
@@ -24,9 +24,10 @@ from . import request_guards
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, serving: bool = False) -> Flask:
     """Build the application: defaults, then instance/config.py, then the
-    environment, then `config` (tests pass theirs here)."""
+    environment, then `config` (tests pass theirs here). A `serving` app
+    (gunicorn's workers) has no `flask db` commands, so no Alembic in memory."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -45,13 +46,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     database.init_app(app)  # SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for writes
     change_tracking.init_app(app)  # a service's updated_at moves with anything nested in it
-    migrate.init_app(
-        app,
-        db,
-        directory=MIGRATIONS_DIR,
-        render_as_batch=True,
-        include_name=include_in_autogenerate,
-    )
+    if not serving:
+        init_migrations(
+            app,
+            directory=MIGRATIONS_DIR,
+            render_as_batch=True,
+            include_name=include_in_autogenerate,
+        )
     csrf.init_app(app)
     compress.init_app(app)
     static_digest.init_app(app)

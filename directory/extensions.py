@@ -13,15 +13,6 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-# Importing Flask-Migrate imports Alembic, whose plugin registry logs a line
-# per built-in plugin at INFO ("setup plugin alembic.autogenerate.tables"…):
-# under gunicorn's INFO logging every worker printed them at boot. Only that
-# logger is quietened, before the import; a migration that runs still logs
-# its steps (alembic.runtime.migration: env.py reconfigures alembic's loggers).
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-from flask_migrate import Migrate  # noqa: E402  (after the line above)
-
-
 class Base(DeclarativeBase):
     # Named constraints, so that Alembic migrations can alter them on every
     # database (SQLite batch mode needs names to drop a constraint).
@@ -37,7 +28,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+
+
+def init_migrations(app, **options) -> None:
+    """Flask-Migrate's `flask db` commands. Imported here, not at the top:
+    it imports Alembic (and Mako, Pygments), some 11 MB a process that a
+    serving worker never uses (create_app(serving=True) leaves it out)."""
+    # Alembic's plugin registry logs a line per built-in plugin at INFO
+    # ("setup plugin alembic.autogenerate.tables"…); only that logger is
+    # quietened, before the import: a migration that runs still logs its steps.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from flask_migrate import Migrate
+
+    Migrate().init_app(app, db, **options)
 babel = Babel()
 csrf = CSRFProtect()
 compress = Compress()  # gzip / brotli for pages and fragments

@@ -1,15 +1,16 @@
 """An in-memory facet index: for every filter value, the set of services
-that have it, as a bitset (a Python int, bit i = the service in slot i).
-Filtering is AND, facet counts are popcounts, the first page of an unranked
-search is the lowest set bits.
+that have it, as a bitset (a Python int, bit i = the service in slot i), and for every
+word of the services' search documents the services that have it (a
+bitset, or for a rare word an array of slots). Filtering is AND, facet
+counts are popcounts, the first page of an unranked search is the lowest
+set bits; no search asks the database which services a word matches.
 
 Slots. A full build gives every public service a slot in name order. A
 write does not make a process build it again: the change log (migration
 0011) names the services each write changed; each of them gets a new slot
 at the end (its old slot leaves all_bits) and is placed in name order
-through `tail`; its filters, and the word matches the index remembers
-(decided from its search document in Python, full_text.py), are added to
-the bitsets. So an edit costs milliseconds, not a rebuild. A new index is
+through `tail`; its filters and words (full_text.py) are added to the
+bitsets. So an edit costs milliseconds, not a rebuild. A new index is
 built beside the current one and swapped in only when that stops paying:
 the taxonomy changed, a bulk write touched thousands of services, the tail
 grew long, or the log was pruned past what the process had seen.
@@ -27,19 +28,20 @@ sees the change applies it first, as a single-process deployment may want.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import threading
 from time import monotonic
 from array import array
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import cached_property
+from functools import cache, cached_property
 
 from flask import current_app, has_app_context
-from sqlalchemy import literal_column, or_, select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -59,6 +61,7 @@ from .models import (
 )
 from .opening_hours import DEFAULT_COUNTRY, LocalMoment, is_open
 from .recurrence import RULE_FIELDS, Rule, weekdays_of
+from .full_text import Folder
 from .search_index import CHANGES_RECORDED_ONE_BY_ONE
 from .textnorm import sort_key
 
@@ -70,11 +73,9 @@ TAIL_LIMIT = 2000
 # Change-log entries read again behind the last one applied: on PostgreSQL a
 # transaction may commit after one that took a later id.
 CHANGE_MARGIN = 1000
-# Word matches remembered per index, in bytes of bitsets (a tenth of the
-# memory a worker may use at 100k services); at least 64 words.
-TERM_CACHE_BYTES = 16 * 1024 * 1024
-# Words looked up again in a new full index before it is swapped in.
-WARM_TERMS = 50
+# Query words' matches remembered per index, in bytes of bitsets; at least
+# 64 words. (A prefix of many rare words costs a union of their slots.)
+TERM_CACHE_BYTES = 8 * 1024 * 1024
 # A refreshing thread stops reading the counter this long after the last search.
 IDLE_SECONDS = 300.0
 ROWS_PER_FETCH = 20_000
@@ -156,7 +157,6 @@ class FacetIndex:
     size: int  # slots in this index
     service_ids: list[str]  # slot -> service id (shared, append-only)
     slot_of: dict[str, int]  # service id -> its current slot (shared)
-    position_by_key: dict  # full-text key (SQLite rowid or service id) -> slot (shared)
     main_keys: list[str]  # name keys of slots [0, len(main_keys)), ascending
     tail: list[tuple[str, int, int]]  # later slots: (name key, place among main_keys, slot), ascending
     all_bits: int  # the public services
@@ -174,6 +174,8 @@ class FacetIndex:
     located: array  # slots with coordinates (shared, append-only)
     located_count: int
     located_bits: int
+    words: WordIndex  # every word of the search documents
+    name_words: WordIndex  # the words of the services' and their centres' names
     term_cache: OrderedDict = field(default_factory=OrderedDict)
 
     @property
@@ -201,18 +203,16 @@ class FacetIndex:
     def term_cache_size(self) -> int:
         return max(64, min(2000, TERM_CACHE_BYTES * 8 // max(1, self.size)))
 
-    def term_matches(self, term: str, names_only: bool, fetch) -> int:
+    def term_matches(self, term: str, names_only: bool) -> int:
         """Services with a word starting with `term` (in their names only, or
-        anywhere), as a bitset; `fetch(term, names_only)` asks the full-text
-        index for their keys. Remembered, and kept in step with writes."""
+        anywhere), as a bitset. Remembered, and kept in step with writes."""
         cache_key = (term, names_only)
         with _lock:
             bits = self.term_cache.get(cache_key)
             if bits is not None:
                 self.term_cache.move_to_end(cache_key)
                 return bits
-        position_of = self.position_by_key.get
-        bits = bits_of(p for key in fetch(term, names_only) if (p := position_of(key)) is not None)
+        bits = (self.name_words if names_only else self.words).matching(term)
         with _lock:
             self.term_cache[cache_key] = bits
             while len(self.term_cache) > self.term_cache_size:
@@ -251,6 +251,60 @@ class FacetIndex:
             ranked.append((rank + bisect_right(places, slot), slot))
         ranked.sort()
         return [slot for rank, slot in ranked if start <= rank < start + count]
+
+
+@dataclass
+class WordIndex:
+    """Word -> services: per word (ascending), a bitset, or for a word fewer
+    than one service in 32 has, an array of slots (a bitset would cost a
+    bit for every service)."""
+
+    words: list[str]
+    postings: list
+
+    @classmethod
+    def build(cls, lists: dict[str, array], size: int) -> WordIndex:
+        dense = max(1, size // 32)
+        words = sorted(lists)
+        postings = []
+        for word in words:
+            slots = lists.pop(word)
+            postings.append(bits_of(slots) if len(slots) >= dense else array("I", sorted(set(slots))))
+        return cls(words, postings)
+
+    def matching(self, prefix: str) -> int:
+        """The services with a word that starts with `prefix`."""
+        first = bisect_left(self.words, prefix)
+        last = bisect_left(self.words, prefix + "\U0010ffff", first)
+        bits = 0
+        scattered = array("I")
+        for posting in self.postings[first:last]:
+            if type(posting) is int:
+                bits |= posting
+            else:
+                scattered.extend(posting)
+        return bits | bits_of(scattered) if scattered else bits
+
+    def with_slots(self, added: dict[int, set[str]]) -> WordIndex:
+        """A copy with each slot added to the postings of its words."""
+        slots_of: dict[str, list[int]] = defaultdict(list)
+        for slot, words in added.items():
+            for word in words:
+                slots_of[word].append(slot)
+        words, postings = self.words, list(self.postings)
+        copied = False
+        for word in sorted(slots_of):
+            at = bisect_left(words, word)
+            if at < len(words) and words[at] == word:
+                posting = postings[at]
+                postings[at] = (posting | bits_of(slots_of[word]) if type(posting) is int
+                                else posting + array("I", slots_of[word]))
+            else:
+                if not copied:
+                    words, copied = list(words), True
+                words.insert(at, word)
+                postings.insert(at, array("I", slots_of[word]))
+        return WordIndex(words, postings)
 
 
 def lowest_positions(bits: int, start: int, count: int) -> list[int]:
@@ -302,28 +356,26 @@ class Facts:
     coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
-def _public_services(session: Session, full_text_key: str, only: list[str] | None = None) -> list[tuple]:
-    """(name key, service id, full-text key, free of charge) of the public
-    services (of `only`), in name order: letters compare as the search
-    compares them, whatever the database's collation."""
-    key_column = literal_column("service.rowid") if full_text_key == "rowid" else Service.id
+def _public_services(session: Session, only: list[str] | None = None) -> list[tuple]:
+    """(name key, service id, free of charge) of the public services (of
+    `only`), in name order: letters compare as the search compares them,
+    whatever the database's collation."""
     query = (
-        select(Service.name, Service.id, key_column, Service.free_of_charge)
+        select(Service.name, Service.id, Service.free_of_charge)
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.status == "active", Organization.status == "published")
     )
     if only is not None:
         query = query.where(Service.id.in_(only))
-    rows = [(sort_key(name), service_id, key, bool(free))
-            for name, service_id, key, free in _stream(session, query)]
+    rows = [(sort_key(name), service_id, bool(free)) for name, service_id, free in _stream(session, query)]
     rows.sort()
     return rows
 
 
 def _stream(session: Session, query):
-    """Rows in batches: on PostgreSQL a server-side cursor, so that a million
-    rows never sit in memory at once."""
-    return session.execute(query.execution_options(yield_per=ROWS_PER_FETCH))
+    """Plain rows (no ORM in between) in batches: on PostgreSQL a server-side
+    cursor, so that a million rows never sit in memory at once."""
+    return session.connection().execution_options(yield_per=ROWS_PER_FETCH).execute(query)
 
 
 def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None) -> Facts:
@@ -405,20 +457,61 @@ def _read_schedules(session, slots, only, location_ids, locations_of, country_of
     )
     if only is not None:
         query = query.where(or_(Schedule.service_id.in_(only), Schedule.location_id.in_(location_ids)))
+    rules: dict[tuple, Rule] = {}  # most rows repeat a few rules
     for row in _stream(session, query):
-        rule = Rule(**dict(zip(RULE_FIELDS, row[2:])))
+        parts = tuple(row[2:])
+        if (rule := rules.get(parts)) is None:
+            rule = rules[parts] = Rule(**dict(zip(RULE_FIELDS, parts)))
         if (at := slots.get(row[0])) is not None:
             own[at].append(rule)
         elif row[1]:
             at_location[row[1]].append(rule)
+    groups: dict[tuple[str, Rule], list] = {}
     for at in slots.values():
-        rules = own.get(at) or [
+        rules_of = own.get(at) or [
             rule for location_id in locations_of.get(at, ()) for rule in at_location.get(location_id, ())
         ]
         country = country_of.get(at, DEFAULT_COUNTRY)
-        for rule in rules:
-            for group in _groups(country, rule):
+        for rule in rules_of:
+            if (found := groups.get((country, rule))) is None:
+                found = groups[(country, rule)] = _groups(country, rule)
+            for group in found:
                 facts.schedules[group].append(at)
+
+
+def _read_words(session: Session, slots: dict[str, int], facts: Facts) -> tuple[dict, dict]:
+    """Word -> slots, of whole documents and of names, for every service in
+    `slots`: each text is folded once (a centre's, a term label, a place)
+    and its words given to all the services that share it."""
+    folder = Folder()
+    everywhere: dict[str, array] = defaultdict(lambda: array("I"))
+    in_names: dict[str, array] = defaultdict(lambda: array("I"))
+
+    def add(names: set[str], others: set[str], members) -> None:
+        for word in names:
+            in_names[word].extend(members)
+            everywhere[word].extend(members)
+        for word in others - names:
+            everywhere[word].extend(members)
+
+    services_of: dict[str, array] = defaultdict(lambda: array("I"))
+    texts = select(Service.id, Service.organization_id, Service.name, Service.alternate_name, Service.description)
+    for service_id, organization_id, name, alternate_name, description in _stream(session, texts):
+        if (at := slots.get(service_id)) is not None:
+            services_of[organization_id].append(at)
+            add(folder.words(name) | folder.words(alternate_name), folder.words(description), (at,))
+    centres = select(Organization.id, Organization.name, Organization.alternate_name, Organization.description)
+    for organization_id, name, alternate_name, description in _stream(session, centres):
+        if members := services_of.get(organization_id):
+            add(folder.words(name) | folder.words(alternate_name), folder.words(description), members)
+    label_words: dict[str, set[str]] = defaultdict(set)
+    for term_id, label in session.execute(select(TaxonomyTermLabel.term_id, TaxonomyTermLabel.name)):
+        label_words[term_id] |= folder.words(label)
+    for term_id, members in facts.terms.items():
+        add(set(), label_words.get(term_id, set()), members)
+    for place, members in facts.places.items():
+        add(set(), folder.words(place), members)
+    return everywhere, in_names
 
 
 def _merged(bitsets: dict, members: dict[object, list[int]]) -> dict:
@@ -432,22 +525,20 @@ def _merged(bitsets: dict, members: dict[object, list[int]]) -> dict:
 # ------------------------------------------------------------ building, applying
 
 
-def build_facet_index(
-    session: Session, full_text_key: str, base_languages=(), state: SearchState | None = None
-) -> FacetIndex:
+def build_facet_index(session: Session, base_languages=(), state: SearchState | None = None) -> FacetIndex:
     """A whole index, in name order, of what the database holds now."""
     state = state or read_state(session)
     # Before the data: an entry logged while the data is read is applied later.
     cursor, applied = _log_position(session)
-    rows = _public_services(session, full_text_key)
-    service_ids = [service_id for _name, service_id, _key, _free in rows]
+    rows = _public_services(session)
+    service_ids = [service_id for _name, service_id, _free in rows]
     slot_of = {service_id: slot for slot, service_id in enumerate(service_ids)}
-    position_by_key = slot_of if full_text_key == "id" else {key: slot for slot, (_n, _i, key, _f) in enumerate(rows)}
-    main_keys = [name for name, _id, _key, _free in rows]
+    main_keys = [name for name, _id, _free in rows]
     facts = _read_facts(session, slot_of, None)
-    facts.free = [slot for slot, row in enumerate(rows) if row[3]]
+    facts.free = [slot for slot, row in enumerate(rows) if row[2]]
     del rows
     size = len(service_ids)
+    everywhere, in_names = _read_words(session, slot_of, facts)
     latitudes, longitudes = array("d", [math.nan]) * size, array("d", [math.nan]) * size
     located = array("l", sorted(facts.coordinates))
     for slot, (latitude, longitude) in facts.coordinates.items():
@@ -462,7 +553,6 @@ def build_facet_index(
         size=size,
         service_ids=service_ids,
         slot_of=slot_of,
-        position_by_key=position_by_key,
         main_keys=main_keys,
         tail=[],
         all_bits=(1 << size) - 1,
@@ -480,6 +570,8 @@ def build_facet_index(
         located=located,
         located_count=len(located),
         located_bits=bits_of(facts.coordinates),
+        words=WordIndex.build(everywhere, size),
+        name_words=WordIndex.build(in_names, size),
     )
 
 
@@ -514,23 +606,22 @@ def read_changes(session: Session, index: FacetIndex) -> Changes:
 
 
 def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: SearchState,
-                  full_text_key: str, base_languages=()) -> FacetIndex:
+                  base_languages=()) -> FacetIndex:
     """The index that follows `index`: the changed services leave their
     slots, and those still public come back in new ones at the end."""
     changed = sorted(changes.service_ids)
     leaving = [slot for service_id in changed if (slot := index.slot_of.get(service_id)) is not None]
-    rows = _public_services(session, full_text_key, changed) if changed else []
+    rows = _public_services(session, changed) if changed else []
     # Shared with the indexes before this one: only ever appended to, and
     # written by one refreshing thread at a time.
-    service_ids, slot_of, position_by_key = index.service_ids, index.slot_of, index.position_by_key
+    service_ids, slot_of = index.service_ids, index.slot_of
     new_slots: dict[str, int] = {}
     leaving_slots = set(leaving)
     tail = [entry for entry in index.tail if entry[2] not in leaving_slots]
-    for name, service_id, key, _free in rows:
+    for name, service_id, _free in rows:
         slot = len(service_ids)
         service_ids.append(service_id)
         new_slots[service_id] = slot
-        position_by_key[key] = slot
         insort(tail, (name, bisect_right(index.main_keys, name), slot))
     public = set(new_slots)
     for service_id in changed:
@@ -539,7 +630,7 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
     slot_of.update(new_slots)
 
     facts = _read_facts(session, new_slots, list(new_slots)) if new_slots else Facts()
-    facts.free = [new_slots[service_id] for _n, service_id, _k, free in rows if free]
+    facts.free = [new_slots[service_id] for _n, service_id, free in rows if free]
     latitudes, longitudes, located = index.latitudes, index.longitudes, index.located
     for slot in new_slots.values():
         latitude, longitude = facts.coordinates.get(slot, (math.nan, math.nan))
@@ -564,7 +655,9 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
     for code in sorted(facts.languages):
         if code not in languages:
             languages.append(code)
-    term_cache = _cache_with(session, index, new_slots)
+    documents = full_text.documents(session, list(new_slots)) if new_slots else {}
+    in_names = {new_slots[service_id]: names for service_id, (names, _all) in documents.items()}
+    everywhere = {new_slots[service_id]: words for service_id, (_names, words) in documents.items()}
     return FacetIndex(
         state=state,
         change_cursor=changes.cursor,
@@ -572,7 +665,6 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
         size=len(service_ids),
         service_ids=service_ids,
         slot_of=slot_of,
-        position_by_key=position_by_key,
         main_keys=index.main_keys,
         tail=tail,
         all_bits=all_bits,
@@ -590,37 +682,26 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
         located=located,
         located_count=len(located),
         located_bits=(index.located_bits & ~gone) | bits_of(facts.coordinates),
-        term_cache=term_cache,
+        words=index.words.with_slots(everywhere),
+        name_words=index.name_words.with_slots(in_names),
+        term_cache=_cache_with(index, in_names, everywhere),
     )
 
 
-def _cache_with(session: Session, index: FacetIndex, new_slots: dict[str, int]) -> OrderedDict:
+def _cache_with(index: FacetIndex, in_names: dict[int, set[str]], everywhere: dict[int, set[str]]) -> OrderedDict:
     """The remembered word matches with the new slots added where their
     documents have the word."""
     with _lock:
         cache = OrderedDict(index.term_cache)
-    if not cache or not new_slots:
+    if not cache or not everywhere:
         return cache
-    documents = full_text.documents(session, list(new_slots))
+    sorted_words = {False: {slot: sorted(words) for slot, words in everywhere.items()},
+                    True: {slot: sorted(words) for slot, words in in_names.items()}}
     for (term, names_only), bits in cache.items():
-        matching = [slot for service_id, slot in new_slots.items()
-                    if service_id in documents
-                    and full_text.has_prefix(documents[service_id][0 if names_only else 1], term)]
+        matching = [slot for slot, words in sorted_words[names_only].items() if full_text.has_prefix(words, term)]
         if matching:
             cache[(term, names_only)] = bits | bits_of(matching)
     return cache
-
-
-def _warm(session: Session, index: FacetIndex, before: FacetIndex | None, full_text_key: str) -> None:
-    """Look up again the words searched last, so that a new full index does
-    not meet them cold."""
-    if before is None:
-        return
-    with _lock:
-        recent = list(before.term_cache)[-WARM_TERMS:]
-    backend = full_text.backend_for_key(full_text_key)
-    for term, names_only in recent:
-        index.term_matches(term, names_only, lambda t, n: backend.matching_keys(session, t, n))
 
 
 def _load_terms(session: Session) -> tuple[dict[str, Term], dict[str, Term]]:
@@ -659,9 +740,8 @@ class LiveIndex:
     """The current index of one database in this process, and the thread
     that keeps it current."""
 
-    def __init__(self, engine: Engine, full_text_key: str, languages: tuple[str, ...]):
+    def __init__(self, engine: Engine, languages: tuple[str, ...]):
         self.engine = engine
-        self.full_text_key = full_text_key
         self.languages = languages
         self.index: FacetIndex | None = None
         self.poll_seconds = 0.0
@@ -694,18 +774,20 @@ class LiveIndex:
         before = self.index
         if before is not None and before.state == state:
             return
-        if before is None or before.state.generation != state.generation or state.pruned_through > before.change_cursor:
-            self.index = build_facet_index(session, self.full_text_key, self.languages, state)
+        changes = None
+        if before is not None and before.state.generation == state.generation \
+                and state.pruned_through <= before.change_cursor:
+            changes = read_changes(session, before)
+            if changes.everything or len(before.tail) + len(changes.service_ids) > TAIL_LIMIT:
+                changes = None
+        if changes is not None:
+            self.index = apply_changes(session, before, changes, state, self.languages)
             return
-        changes = read_changes(session, before)
-        if changes.everything or len(before.tail) + len(changes.service_ids) > TAIL_LIMIT:
-            started = monotonic()
-            index = build_facet_index(session, self.full_text_key, self.languages, state)
-            _warm(session, index, before, self.full_text_key)
-            log.info("search index built anew in %.1f s (%d services)", monotonic() - started, index.size)
-        else:
-            index = apply_changes(session, before, changes, state, self.full_text_key, self.languages)
-        self.index = index
+        started = monotonic()
+        self.index = build_facet_index(session, self.languages, state)
+        del before
+        _give_back_memory()
+        log.info("search index built in %.1f s (%d services)", monotonic() - started, self.index.size)
 
     def _start_refreshing(self) -> None:
         with self._thread_lock:
@@ -746,36 +828,52 @@ class LiveIndex:
         return False
 
 
+@cache
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
+
+
+def _give_back_memory() -> None:
+    """A build frees the tens of MB it read through; glibc keeps freed
+    memory for the process unless asked to return it."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 _cache: dict[tuple, LiveIndex] = {}
 _cache_lock = threading.Lock()
 
 
-def live_index(session: Session, full_text_key: str, languages=None) -> LiveIndex:
+def live_index(session: Session, languages=None) -> LiveIndex:
     if languages is None:
         languages = current_app.config["LANGUAGES"] if has_app_context() else ()
     engine = session.get_bind()
-    cache_key = (str(engine.url), full_text_key, tuple(languages))
+    cache_key = (str(engine.url), tuple(languages))
     with _cache_lock:
         live = _cache.get(cache_key)
         if live is None:
-            live = _cache[cache_key] = LiveIndex(engine, full_text_key, tuple(languages))
+            live = _cache[cache_key] = LiveIndex(engine, tuple(languages))
     live.engine = engine  # each app (each test) has its own engine for one URL
     if has_app_context():
         live.poll_seconds = float(current_app.config.get("SEARCH_INDEX_POLL_SECONDS", 0.5))
     return live
 
 
-def facet_index(session: Session, full_text_key: str, languages=None) -> FacetIndex:
+def facet_index(session: Session, languages=None) -> FacetIndex:
     """The index to answer a search from: built on first use in this
     process; after a write the one before it, until the change is applied
     (SEARCH_INDEX_REFRESH = "inline": the change is applied first).
     `languages` (default: the app's LANGUAGES) come first among the
     language filters, offered even where no service speaks them yet."""
     inline = has_app_context() and current_app.config.get("SEARCH_INDEX_REFRESH", "background") == "inline"
-    return live_index(session, full_text_key, languages).current(session, inline)
+    return live_index(session, languages).current(session, inline)
 
 
 def warm_up(session: Session) -> FacetIndex:
     """Build this process's index before it takes requests (gunicorn's
     post_worker_init), so that no resident waits for it."""
-    return facet_index(session, full_text.full_text_backend(session).key)
+    return facet_index(session)

@@ -1,14 +1,21 @@
-"""The full-text index in the database, as search asks it: the services
-whose search document has a word starting with a term, anywhere or only in
-the service's or centre's name (migration 0002: FTS5 on SQLite, a tsvector
-table on PostgreSQL). And the same question asked of one document in
-Python, for the few services a write changed (facets.py keeps its cached
-word matches in step with them without asking the database again).
+"""Words: what a service is found by. A service's search document is its
+name and its centre's (with their other names), the labels of its taxonomy
+terms in every language, its towns and municipalities, and the two
+descriptions (the view service_search_document of migration 0002 says the
+same in SQL). A word is a run of letters and digits, case and diacritics
+folded, so `krizes` finds `krīzes` and `ZUPA` finds `zupa`; a query word
+matches every word it begins.
+
+The facet index (facets.py) keeps, per word, the services that have it, in
+memory: a common word costs as little the first time as the next, and both
+databases answer alike. The database's own full-text tables (FTS5,
+tsvector; migration 0002) are kept by triggers for SQL users and tools.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 
 from sqlalchemy import bindparam, text
@@ -16,60 +23,47 @@ from sqlalchemy.orm import Session
 
 from .textnorm import strip_diacritics
 
-
-class FullTextBackend:
-    key = "id"  # the column the facet index maps back to a service
-
-    def matching_keys(self, session: Session, term: str, names_only: bool) -> list:
-        raise NotImplementedError
+# Letters and digits; "_" and everything else cuts words.
+WORD = re.compile(r"[^\W_]+")
 
 
-class SqliteFullText(FullTextBackend):
-    key = "rowid"
+class Folder:
+    """Folds texts into their words, remembering how each raw word folds (a
+    directory's vocabulary is small next to its text, and an index build
+    folds every text it has)."""
 
-    def matching_keys(self, session, term, names_only):
-        match = f'"{term}"*'
-        if names_only:
-            match = "{name centre} : " + match
-        # A common word matches tens of thousands of rows: fetch plain tuples.
-        rows = session.connection().exec_driver_sql(
-            "SELECT rowid FROM service_fts WHERE service_fts MATCH ?", (match,)
-        ).fetchall()
-        return [row[0] for row in rows]
+    def __init__(self) -> None:
+        self._folded: dict[str, str] = {}
+        self._split: dict[str, tuple[str, ...]] = {}  # raw words that fold into several, or none
 
-
-class PostgresFullText(FullTextBackend):
-    def matching_keys(self, session, term, names_only):
-        # Names and centre names carry weight A in the document (0002).
-        tsquery = f"{term}:*A" if names_only else f"{term}:*"
-        rows = session.connection().exec_driver_sql(
-            "SELECT service_id FROM service_search "
-            "WHERE document @@ to_tsquery('simple', unaccent(%(tsquery)s))",
-            {"tsquery": tsquery},
-        ).fetchall()
-        return [row[0] for row in rows]
-
-
-def full_text_backend(session: Session) -> FullTextBackend:
-    if session.get_bind().dialect.name == "postgresql":
-        return PostgresFullText()
-    return SqliteFullText()
-
-
-def backend_for_key(full_text_key: str) -> FullTextBackend:
-    return SqliteFullText() if full_text_key == "rowid" else PostgresFullText()
+    def words(self, value: str | None) -> set[str]:
+        if not value:
+            return set()
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        raw = set(WORD.findall(value.casefold()))
+        folded, split = self._folded, self._split
+        try:
+            return set(map(folded.__getitem__, raw))
+        except KeyError:  # a word not seen yet, or one that folds into several
+            found = set()
+            for word in raw:
+                if word not in folded and word not in split:
+                    parts = WORD.findall(strip_diacritics(word))
+                    if len(parts) == 1:
+                        folded[word] = parts[0]
+                    else:
+                        split[word] = tuple(parts)
+                if word in folded:
+                    found.add(folded[word])
+                else:
+                    found.update(split[word])
+            return found
 
 
-# ------------------------------------------------------- one document in Python
-
-# Letters and digits, as FTS5's unicode61 and PostgreSQL's parser cut words.
-_WORD = re.compile(r"[^\W_]+")
-
-
-def words(value: str) -> list[str]:
-    """The words of a text folded as the index folds them (case and
-    diacritics off), sorted and without repeats, for prefix lookups."""
-    return sorted(set(_WORD.findall(strip_diacritics(value.casefold()))))
+def query_words(value: str) -> list[str]:
+    """The words of a query, in the order typed, folded as documents are."""
+    return WORD.findall(strip_diacritics(unicodedata.normalize("NFC", value).casefold()))
 
 
 def has_prefix(sorted_words: list[str], term: str) -> bool:
@@ -77,19 +71,18 @@ def has_prefix(sorted_words: list[str], term: str) -> bool:
     return at < len(sorted_words) and sorted_words[at].startswith(term)
 
 
-def documents(session: Session, service_ids: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+def documents(session: Session, service_ids: list[str]) -> dict[str, tuple[set[str], set[str]]]:
     """Each service's (words of its and its centre's names, all its words),
-    read from the view both indexes are built from."""
-    found: dict[str, tuple[list[str], list[str]]] = {}
+    read from the search document view."""
+    folder = Folder()
+    found: dict[str, tuple[set[str], set[str]]] = {}
     for start in range(0, len(service_ids), 500):
-        chunk = service_ids[start:start + 500]
         rows = session.execute(
             text("SELECT service_id, name, centre, terms, place, body FROM service_search_document "
                  "WHERE service_id IN :ids").bindparams(bindparam("ids", expanding=True)),
-            {"ids": chunk},
+            {"ids": service_ids[start:start + 500]},
         )
         for service_id, name, centre, terms, place, body in rows:
-            names = f"{name or ''} {centre or ''}"
-            found[service_id] = (words(names), words(f"{names} {terms or ''} {place or ''} {body or ''}"))
+            names = folder.words(name) | folder.words(centre)
+            found[service_id] = (names, names | folder.words(terms) | folder.words(place) | folder.words(body))
     return found
-

@@ -2,17 +2,15 @@
 filters, facet counts and paging. Plain functions over a session; the view
 only parses the query string and renders.
 
-The full-text index lives in the database and is kept in sync by triggers
-(migration 0002): an FTS5 table on SQLite, a tsvector table on PostgreSQL.
-Both sit behind `FullTextBackend` (full_text.py). Filters and facet counts
-come from the in-memory facet index (facets.py), which follows every write
-without stalling a search.
+Words are matched, filters applied and facets counted in the in-memory
+facet index (facets.py, words as full_text.py folds them), which follows
+every write without stalling a search; the database is asked only for the
+page of services shown.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -23,7 +21,7 @@ from sqlalchemy.orm import Session
 from geopy.distance import geodesic
 
 from .facets import FacetIndex, Term, bits_of, facet_index
-from .full_text import FullTextBackend, PostgresFullText, SqliteFullText, full_text_backend  # noqa: F401
+from .full_text import query_words
 from .gazetteer import GazetteerGeocoder, closest_names
 from .models import (
     Address,
@@ -35,7 +33,6 @@ from .models import (
     service_taxonomy_term,
 )
 from .opening_hours import DEFAULT_COUNTRY
-from .textnorm import strip_diacritics
 
 PAGE_SIZE = 20
 MAP_LIMIT = 500  # markers on one map
@@ -186,11 +183,9 @@ def light_stem(word: str) -> str:
 def query_terms(q: str) -> list[str]:
     """Words of a query as safe search terms: letters and digits only, folded
     and stemmed. Operators, quotes and punctuation are dropped, never parsed."""
-    words = re.findall(r"\w+", strip_diacritics(q.casefold()))
     terms: list[str] = []
-    for word in words:
-        word = word.replace("_", "")
-        if word and (stem := light_stem(word)) not in terms:
+    for word in query_words(q):
+        if (stem := light_stem(word)) not in terms:
             terms.append(stem)
     return terms[:MAX_QUERY_TERMS]
 
@@ -320,8 +315,7 @@ def search_services(
     matches before description matches), then by name; nearest first when
     an `origin` is given; with facet counts."""
     now = now or datetime.now(timezone.utc)
-    backend = full_text_backend(session)
-    index = facet_index(session, backend.key)
+    index = facet_index(session)
     filters = normalise_filters(filters, index)
     terms = query_terms(filters.q)
 
@@ -339,8 +333,8 @@ def search_services(
     allowed = _intersect(index.all_bits, selections)
     found = in_names = index.all_bits
     for term in terms:
-        found &= index.term_matches(term, False, lambda t, n: backend.matching_keys(session, t, n))
-        in_names &= index.term_matches(term, True, lambda t, n: backend.matching_keys(session, t, n))
+        found &= index.term_matches(term, False)
+        in_names &= index.term_matches(term, True)
     matching = found & allowed
     total = matching.bit_count()
     pages = max(1, math.ceil(total / page_size))

@@ -20,7 +20,6 @@ from ..search import (
     _selections,  # the website's filter bitsets: one definition of what a filter means
     _within_radius,
     exact_km,
-    full_text_backend,
     normalise_filters,
     parse_filters,
     query_terms,
@@ -86,8 +85,7 @@ def select_services(session: Session, query: ListQuery, now: datetime | None = N
         # would take those for services near the place, so say it instead.
         raise InvalidQuery(f"No known place matches near={filters.near!r}", parameter="near",
                            suggestions=suggestions)
-    backend = full_text_backend(session)
-    index = facet_index(session, backend.key)
+    index = facet_index(session)
     filters = normalise_filters(filters, index)
     now = now or datetime.now(timezone.utc)
     selections = _selections(filters, index, lambda: index.open_bits(now))
@@ -100,8 +98,8 @@ def select_services(session: Session, query: ListQuery, now: datetime | None = N
     found = in_names = index.all_bits
     terms = query_terms(filters.q)
     for term in terms:
-        found &= index.term_matches(term, False, lambda t, n: backend.matching_keys(session, t, n))
-        in_names &= index.term_matches(term, True, lambda t, n: backend.matching_keys(session, t, n))
+        found &= index.term_matches(term, False)
+        in_names &= index.term_matches(term, True)
     matching = found & allowed
     first = matching & in_names if terms else matching
     selection = ServiceSelection(index, first, matching & ~first, origin)
