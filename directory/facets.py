@@ -375,7 +375,9 @@ def _public_services(session: Session, only: list[str] | None = None) -> list[tu
 def _stream(session: Session, query):
     """Plain rows (no ORM in between) in batches: on PostgreSQL a server-side
     cursor, so that a million rows never sit in memory at once."""
-    return session.connection().execution_options(yield_per=ROWS_PER_FETCH).execute(query)
+    # On the statement: Connection.execution_options() would change the
+    # connection itself, and every later statement of its transaction.
+    return session.connection().execute(query.execution_options(yield_per=ROWS_PER_FETCH))
 
 
 def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None) -> Facts:

@@ -10,6 +10,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from ..opening_hours import OpenStatus, opening_status
+from ..recurrence import RULE_FIELDS
 from ..search import SearchPage, ServiceSummary
 from ..templating import country_name, format_distance, language_name, service_url
 
@@ -89,5 +90,13 @@ def service_place(summary: ServiceSummary) -> str:
 
 def result_details(result: SearchPage, now: datetime) -> tuple[dict[str, str], dict[str, OpenStatus]]:
     places = {s.id: service_place(s) for s in result.services}
-    statuses = {s.id: opening_status(s.schedules, s.country, now) for s in result.services}
+    # Cards of one page often share their hours (a centre's services, the
+    # common weekday rule): each distinct set is evaluated once.
+    known: dict[tuple, OpenStatus] = {}
+    statuses = {}
+    for summary in result.services:
+        key = (summary.country, tuple(tuple(getattr(s, f) for f in RULE_FIELDS) for s in summary.schedules))
+        if key not in known:
+            known[key] = opening_status(summary.schedules, summary.country, now)
+        statuses[summary.id] = known[key]
     return places, statuses
