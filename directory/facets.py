@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache, cached_property
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -766,8 +766,17 @@ class LiveIndex:
             with self._refreshing:
                 self.refresh(session, state)
             return self.index
-        self._start_refreshing()
+        self._refresh_after_this_request()
         return index
+
+    def _refresh_after_this_request(self) -> None:
+        """Start refreshing once this request is done (init_app), so that
+        the thread does not share the interpreter with it; at once outside
+        a request."""
+        if has_request_context():
+            g.setdefault("search_indexes_to_refresh", set()).add(self)
+        else:
+            self._start_refreshing()
 
     def refresh(self, session: Session, state: SearchState | None = None) -> None:
         """Bring the index up to `state` (default: the database's now); the
@@ -873,6 +882,13 @@ def facet_index(session: Session, languages=None) -> FacetIndex:
     language filters, offered even where no service speaks them yet."""
     inline = has_app_context() and current_app.config.get("SEARCH_INDEX_REFRESH", "background") == "inline"
     return live_index(session, languages).current(session, inline)
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_request
+    def refresh_search_indexes(_error=None) -> None:
+        for live in g.pop("search_indexes_to_refresh", ()):
+            live._start_refreshing()
 
 
 def warm_up(session: Session) -> FacetIndex:
