@@ -19,8 +19,10 @@ graceful_timeout = 20
 keepalive = 5
 # Workers share nothing but the database; restart them now and then so that
 # memory stays bounded over months of uptime.
-max_requests = 5000
-max_requests_jitter = 500
+# Not too often: a new worker builds its search index before it serves
+# (seconds at 100k services, a minute or two at a million).
+max_requests = 100_000
+max_requests_jitter = 10_000
 preload_app = False
 
 
@@ -95,7 +97,16 @@ def post_worker_init(worker):
     """Build the worker's search index before it takes its first request
     (at 100k services a few seconds; the other workers serve meanwhile), so
     that no resident waits for it, after a start or a max_requests restart."""
+    import threading
+
     app = worker.wsgi
+    built = threading.Event()
+
+    def heartbeat():  # the arbiter restarts a worker silent for `timeout` seconds
+        while not built.wait(5):
+            worker.notify()
+
+    threading.Thread(target=heartbeat, daemon=True).start()
     try:
         from directory.extensions import db
         from directory.facets import warm_up
@@ -105,3 +116,5 @@ def post_worker_init(worker):
             db.session.remove()
     except Exception:  # a database not migrated yet: the first search builds it
         worker.log.exception("the search index could not be built at start")
+    finally:
+        built.set()

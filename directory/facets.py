@@ -29,19 +29,24 @@ sees the change applies it first, as a single-process deployment may want.
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import math
+import pickle
+import subprocess
+import sys
 import threading
 from time import monotonic
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from functools import cache, cached_property
+from pathlib import Path
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -76,6 +81,8 @@ CHANGE_MARGIN = 1000
 # Query words' matches remembered per index, in bytes of bitsets; at least
 # 64 words. (A prefix of many rare words costs a union of their slots.)
 TERM_CACHE_BYTES = 8 * 1024 * 1024
+# From this many services a whole index is built in a process of its own.
+BUILD_ELSEWHERE_FROM = 20_000
 # A refreshing thread stops reading the counter this long after the last search.
 IDLE_SECONDS = 300.0
 ROWS_PER_FETCH = 20_000
@@ -157,7 +164,7 @@ class FacetIndex:
     size: int  # slots in this index
     service_ids: list[str]  # slot -> service id (shared, append-only)
     slot_of: dict[str, int]  # service id -> its current slot (shared)
-    main_keys: list[str]  # name keys of slots [0, len(main_keys)), ascending
+    main_keys: SortedKeys  # name keys of slots [0, len(main_keys)), ascending
     tail: list[tuple[str, int, int]]  # later slots: (name key, place among main_keys, slot), ascending
     all_bits: int  # the public services
     types: dict[str, Term]
@@ -253,58 +260,90 @@ class FacetIndex:
         return [slot for rank, slot in ranked if start <= rank < start + count]
 
 
+class SortedKeys:
+    """Strings in ascending order, held as one string and the offsets of
+    each: a list of 100k short strings costs some 8 MB, this a third."""
+
+    def __init__(self, keys: list[str]):
+        self.text = "".join(keys)
+        self.offsets = array("q", [0])
+        end = 0
+        for key in keys:
+            end += len(key)
+            self.offsets.append(end)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, at: int) -> str:
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        return self.text[self.offsets[at]:self.offsets[at + 1]]
+
+
+LAST_CHARACTER = "\U0010ffff"
+
+
 @dataclass
 class WordIndex:
-    """Word -> services: per word (ascending), a bitset, or for a word fewer
-    than one service in 32 has, an array of slots (a bitset would cost a
-    bit for every service)."""
+    """Word -> services. The words of the build are held compactly: a word
+    at least one service in 32 has keeps a bitset; the slots of the others
+    lie word after word in one array (a prefix's rare words are then one
+    slice of it). Writes since the build are added per word in `added`."""
 
-    words: list[str]
-    postings: list
+    words: SortedKeys  # the build's words, ascending
+    starts: array  # word number -> where its slots start in `slots` (and where they end: the next start)
+    slots: array
+    dense_numbers: array  # numbers of the words with a bitset, ascending
+    dense_bits: list[int]  # their bitsets
+    added: dict[str, array] = field(default_factory=dict)  # word -> slots added since the build
+    added_words: list[str] = field(default_factory=list)  # the words of `added`, ascending
 
     @classmethod
     def build(cls, lists: dict[str, array], size: int) -> WordIndex:
         dense = max(1, size // 32)
         words = sorted(lists)
-        postings = []
-        for word in words:
-            slots = lists.pop(word)
-            postings.append(bits_of(slots) if len(slots) >= dense else array("I", sorted(set(slots))))
-        return cls(words, postings)
+        starts, slots = array("q", [0]), array("I")
+        dense_numbers, dense_bits = array("q"), []
+        for number, word in enumerate(words):
+            found = lists.pop(word)
+            if len(found) >= dense:
+                dense_numbers.append(number)
+                dense_bits.append(bits_of(found))
+            else:
+                slots.extend(sorted(set(found)))
+            starts.append(len(slots))
+        return cls(SortedKeys(words), starts, slots, dense_numbers, dense_bits)
 
     def matching(self, prefix: str) -> int:
         """The services with a word that starts with `prefix`."""
+        end = prefix + LAST_CHARACTER
         first = bisect_left(self.words, prefix)
-        last = bisect_left(self.words, prefix + "\U0010ffff", first)
+        last = bisect_left(self.words, end, first)
         bits = 0
-        scattered = array("I")
-        for posting in self.postings[first:last]:
-            if type(posting) is int:
-                bits |= posting
-            else:
-                scattered.extend(posting)
+        for at in range(bisect_left(self.dense_numbers, first), bisect_left(self.dense_numbers, last)):
+            bits |= self.dense_bits[at]
+        scattered = self.slots[self.starts[first]:self.starts[last]]
+        for word in self.added_words[bisect_left(self.added_words, prefix):bisect_left(self.added_words, end)]:
+            scattered.extend(self.added[word])
         return bits | bits_of(scattered) if scattered else bits
 
-    def with_slots(self, added: dict[int, set[str]]) -> WordIndex:
+    def with_slots(self, new: dict[int, set[str]]) -> WordIndex:
         """A copy with each slot added to the postings of its words."""
+        added, added_words = dict(self.added), self.added_words
         slots_of: dict[str, list[int]] = defaultdict(list)
-        for slot, words in added.items():
+        for slot, words in new.items():
             for word in words:
                 slots_of[word].append(slot)
-        words, postings = self.words, list(self.postings)
-        copied = False
-        for word in sorted(slots_of):
-            at = bisect_left(words, word)
-            if at < len(words) and words[at] == word:
-                posting = postings[at]
-                postings[at] = (posting | bits_of(slots_of[word]) if type(posting) is int
-                                else posting + array("I", slots_of[word]))
+        for word, slots in slots_of.items():
+            if word in added:
+                added[word] = added[word] + array("I", slots)
             else:
-                if not copied:
-                    words, copied = list(words), True
-                words.insert(at, word)
-                postings.insert(at, array("I", slots_of[word]))
-        return WordIndex(words, postings)
+                added[word] = array("I", slots)
+                if added_words is self.added_words:
+                    added_words = list(added_words)
+                insort(added_words, word)
+        return replace(self, added=added, added_words=added_words)
 
 
 def lowest_positions(bits: int, start: int, count: int) -> list[int]:
@@ -535,7 +574,7 @@ def build_facet_index(session: Session, base_languages=(), state: SearchState | 
     rows = _public_services(session)
     service_ids = [service_id for _name, service_id, _free in rows]
     slot_of = {service_id: slot for slot, service_id in enumerate(service_ids)}
-    main_keys = [name for name, _id, _free in rows]
+    main_keys = SortedKeys([name for name, _id, _free in rows])
     facts = _read_facts(session, slot_of, None)
     facts.free = [slot for slot, row in enumerate(rows) if row[2]]
     del rows
@@ -795,10 +834,23 @@ class LiveIndex:
             self.index = apply_changes(session, before, changes, state, self.languages)
             return
         started = monotonic()
-        self.index = build_facet_index(session, self.languages, state)
         del before
+        self.index = self._build(session, state)
         _give_back_memory()
         log.info("search index built in %.1f s (%d services)", monotonic() - started, self.index.size)
+
+    def _build(self, session: Session, state: SearchState) -> FacetIndex:
+        """A whole index: for a large directory in a process of its own (its
+        garbage and its CPU time never this worker's; this one only reads the
+        result), else here."""
+        url = self.engine.url
+        in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        if not in_memory and session.execute(select(func.count()).select_from(Service)).scalar() >= BUILD_ELSEWHERE_FROM:
+            try:
+                return build_in_child(url.render_as_string(hide_password=False), self.languages)
+            except ChildBuildFailed as failure:
+                log.error("search index: the child build failed, building here: %s", failure)
+        return build_facet_index(session, self.languages, state)
 
     def _start_refreshing(self) -> None:
         with self._thread_lock:
@@ -837,6 +889,37 @@ class LiveIndex:
                 return True
             thread.join(min(0.05, max(0.0, deadline - monotonic())))
         return False
+
+
+class ChildBuildFailed(Exception):
+    pass
+
+
+def build_in_child(database_url: str, languages: tuple[str, ...]) -> FacetIndex:
+    """build_facet_index in a new Python process (directory/index_builder.py),
+    read back as it is unpickled from the pipe. The URL goes through stdin,
+    never the command line (`ps` shows that to every user)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "directory.index_builder"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        child.stdin.write(json.dumps({"url": database_url, "languages": list(languages)}).encode() + b"\n")
+        child.stdin.close()
+        try:
+            index = pickle.load(child.stdout)  # our own child's answer
+        except (EOFError, pickle.UnpicklingError) as error:
+            raise ChildBuildFailed(f"{error!r}: {child.stderr.read().decode(errors='replace')[-2000:]}") from None
+        if child.wait() != 0:
+            raise ChildBuildFailed(child.stderr.read().decode(errors="replace")[-2000:])
+        return index
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+        child.stderr.close()
 
 
 @cache

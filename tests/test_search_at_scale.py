@@ -264,3 +264,14 @@ def test_a_bulk_write_logs_the_services_it_touched(app, many):
             text("SELECT service_id FROM search_change WHERE id > :before"), {"before": before})]
         db.session.rollback()
     assert logged == ([None] if many else ids)
+
+
+def test_an_index_built_in_a_process_of_its_own_is_the_one_built_here(seeded_app, monkeypatch):
+    here = snapshot(seeded_app)
+    facets._cache.clear()
+    monkeypatch.setattr(facets, "BUILD_ELSEWHERE_FROM", 0)  # however few the services
+    children = []
+    build_in_child = facets.build_in_child
+    monkeypatch.setattr(facets, "build_in_child", lambda *args: children.append(args) or build_in_child(*args))
+    assert snapshot(seeded_app) == here
+    assert len(children) == 1
