@@ -109,7 +109,7 @@ def post_worker_init(worker):
     threading.Thread(target=heartbeat, daemon=True).start()
     try:
         from directory.extensions import db
-        from directory.facets import warm_up
+        from directory.live_index import warm_up
 
         with app.app_context():
             warm_up(db.session)

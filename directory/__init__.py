@@ -15,7 +15,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
-from . import change_tracking, cli, errors, facets, geocoding, i18n, publishing, security_headers, templating
+from . import change_tracking, cli, errors, live_index, geocoding, i18n, publishing, security_headers, templating
 from .extensions import babel, compress, csrf, db, init_migrations, limiter, login_manager, static_digest
 from .search import include_in_autogenerate
 from . import database
@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, serving: bool = False) -
     db.init_app(app)
     database.init_app(app)  # SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE for writes
     change_tracking.init_app(app)  # a service's updated_at moves with anything nested in it
-    facets.init_app(app)  # a search that met a write starts the index's refresh when it is done
+    live_index.init_app(app)  # a search that met a write starts the index's refresh when it is done
     if not serving:
         init_migrations(
             app,

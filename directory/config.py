@@ -17,7 +17,7 @@ BABEL_TRANSLATION_DIRECTORIES = "../translations"
 
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
-# The search index (directory/facets.py): "background" answers the search
+# The search index (directory/live_index.py): "background" answers the search
 # that sees a write from the index it has and applies the change in a
 # thread; "inline" applies it first (the tests, where a write and the next
 # search come one after the other). A process keeps reading the counter every

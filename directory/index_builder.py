@@ -1,5 +1,5 @@
 """Builds a whole search index in a process of its own and writes it,
-pickled, to stdout (facets.build_in_child reads it). A build reads every
+pickled, to stdout (live_index.build_in_child reads it). A build reads every
 service and folds every text: tens of MB of short-lived objects and seconds
 of CPU that would otherwise stay in the serving worker's heap and hold its
 interpreter. Reads one JSON line on stdin: {"url": …, "languages": […]}.
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 def main() -> int:
     logging.disable(logging.INFO)
     request = json.loads(sys.stdin.readline())
-    from .facets import build_facet_index
+    from .facet_build import build_facet_index
 
     engine = create_engine(request["url"])
     try:

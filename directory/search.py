@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from geopy.distance import geodesic
 
-from .facets import FacetIndex, Term, bits_of, facet_index
+from .facets import FacetIndex, Term, bits_of
+from .live_index import facet_index
 from .full_text import query_words
 from .gazetteer import GazetteerGeocoder, closest_names
 from .models import (

@@ -4,7 +4,7 @@ Triggers keep both in step with every row written (migrations 0002 and
 0003): on SQLite each write to a table a search document reads rebuilds that
 service's FTS5 entry, on PostgreSQL its tsvector (refresh_service_search),
 and every write statement to a watched table bumps search_state.version,
-which makes each process rebuild its facet index (directory/facets.py).
+which each process follows with its search index (directory/live_index.py).
 Row by row that is most of a large import's time. So a bulk import
 suspends them inside its transaction, writes, and then rebuilds the index
 once for the services it touched and bumps the counter once:
@@ -21,7 +21,7 @@ which needs the tables' owner; another role keeps them running row by row.
 Migration 0011 adds the change log: every write that can change what
 search finds of a service records that service in search_change (a NULL:
 everything, a taxonomy changed), so that each process applies just those
-services to its index (facets.py) instead of building it anew. Resuming
+services to its index (facet_build.py) instead of building it anew. Resuming
 records the services a bulk write touched there in one statement (or a NULL
 when they are many).
 

@@ -14,7 +14,7 @@ from jinja2 import BytecodeCache
 from werkzeug.security import generate_password_hash
 
 from databases import DatabaseTemplates
-from directory import create_app, facets
+from directory import create_app, live_index
 from directory.extensions import db
 
 
@@ -108,7 +108,7 @@ def database_uri(database_templates, request):
     uri = database_templates.copy(seeded=seeded)
     yield uri
     close_apps_made()
-    facets._cache.clear()  # search indexes of databases that are about to go
+    live_index._cache.clear()  # search indexes of databases that are about to go
     # A test that takes the URI itself may hand it to another process, whose
     # writes no one sees: its copy is never reused.
     takes_the_uri = "database_uri" in inspect.signature(request.function).parameters

@@ -1,5 +1,5 @@
 """The search index follows writes without stalling a search (facets.py,
-migration 0011): a write is applied to the index in place, and the search
+facet_build.py, live_index.py, migration 0011): a write is applied to the index in place, and the search
 that meets it is answered from the index before it; what the index holds
 after any sequence of writes is what a full build of the same data holds;
 two processes on one database agree."""
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import soup
-from directory import facets
+from directory import facet_build, live_index
 from directory.extensions import db
 from directory.models import (
     Language,
@@ -76,17 +76,17 @@ def snapshot(app) -> list:
 def fresh_snapshot(app) -> list:
     """The same, from an index built anew from the data (this process's
     live index is put back afterwards)."""
-    kept = dict(facets._cache)
-    facets._cache.clear()
+    kept = dict(live_index._cache)
+    live_index._cache.clear()
     try:
         return snapshot(app)
     finally:
-        facets._cache.clear()
-        facets._cache.update(kept)
+        live_index._cache.clear()
+        live_index._cache.update(kept)
 
 
 def live(app):
-    (index,) = facets._cache.values()
+    (index,) = live_index._cache.values()
     return index
 
 
@@ -180,13 +180,13 @@ def test_searches_are_answered_while_a_new_index_is_built(seeded_app, monkeypatc
     client = seeded_app.test_client()
     assert names(client, "/lv/?q=suniem") == []
     gate = threading.Event()
-    build = facets.build_facet_index
+    build = facet_build.build_facet_index
 
     def held_build(*args, **kwargs):
         gate.wait()
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(facets, "build_facet_index", held_build)
+    monkeypatch.setattr(facet_build, "build_facet_index", held_build)
     with seeded_app.app_context():  # a taxonomy change: every service's index entry
         db.session.execute(text("UPDATE taxonomy_term_label SET name = 'Kanisterapija ar suņiem' "
                                 "WHERE locale = 'lv' AND name = 'Kanisterapija'"))
@@ -268,10 +268,10 @@ def test_a_bulk_write_logs_the_services_it_touched(app, many):
 
 def test_an_index_built_in_a_process_of_its_own_is_the_one_built_here(seeded_app, monkeypatch):
     here = snapshot(seeded_app)
-    facets._cache.clear()
-    monkeypatch.setattr(facets, "BUILD_ELSEWHERE_FROM", 0)  # however few the services
+    live_index._cache.clear()
+    monkeypatch.setattr(live_index, "BUILD_ELSEWHERE_FROM", 0)  # however few the services
     children = []
-    build_in_child = facets.build_in_child
-    monkeypatch.setattr(facets, "build_in_child", lambda *args: children.append(args) or build_in_child(*args))
+    build_in_child = live_index.build_in_child
+    monkeypatch.setattr(live_index, "build_in_child", lambda *args: children.append(args) or build_in_child(*args))
     assert snapshot(seeded_app) == here
     assert len(children) == 1

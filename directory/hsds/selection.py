@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..facets import FacetIndex, bits_of, facet_index
+from ..facets import FacetIndex, bits_of
+from ..live_index import facet_index
 from ..models import Service, TaxonomyTerm
 from ..search import (
     Origin,

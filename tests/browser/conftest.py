@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from conftest import close_apps_made, make_app
-from directory import facets
+from directory import live_index
 from directory.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def live_database_uri(database_templates):
     uri = database_templates.copy(seeded=True)
     yield uri
     close_apps_made()
-    facets._cache.clear()
+    live_index._cache.clear()
     database_templates.give_back(uri, seeded=True, reusable=False)
 
 
