@@ -1,23 +1,46 @@
 """Load: the production server (gunicorn, as `make run` starts it) on a free
-loopback port with a clearly synthetic directory, driven by a mixed resident
-workload at fixed concurrency for a fixed time.
+loopback port with a clearly synthetic directory (bench/synthetic.py, up to
+1,000,000 services, SQLite or PostgreSQL), driven by a mixed resident
+workload at fixed concurrency for a fixed time, optionally with writes.
 
-    .venv/bin/python bench/load.py                 # 10k services, 50 users, 30 s
+    .venv/bin/python bench/load.py                 # 10k services, 50 users, 30 s, SQLite
     .venv/bin/python bench/load.py --think 0       # users who never pause: saturation
-    .venv/bin/python bench/load.py --smoke         # 1k services, 5 users, 4 s (CI)
+    .venv/bin/python bench/load.py --smoke         # 300 services, 4 users, 2 s (CI)
     .venv/bin/python bench/load.py --users 20 --seconds 60 --services 10000
+
+    # the runs of issue 17 (national scale): 60 s each, with and without writes
+    .venv/bin/python bench/load.py --services 100000 --seconds 60
+    .venv/bin/python bench/load.py --services 100000 --seconds 60 --writes-per-second 1
+    .venv/bin/python bench/load.py --services 1000000 --seconds 60 --database postgresql
 
 Each user pauses between requests (exponential, 1 s on average by default:
 a resident typing and reading), so 50 users offer some 50 requests a second.
 
-Prints throughput, p50 / p95 / p99, the error count and each worker's peak
-memory. Traffic goes to 127.0.0.1 only; every loop is bounded in time and in
-requests. The load generator shares the machine's cores with the server.
+--database postgresql: with neither TEST_DATABASE_URL nor DATABASE_URL set
+the script runs itself again under scripts/with-postgres.sh (a throw-away
+cluster on loopback, installed through apt when missing); with one set it
+creates a new database on that server (never the one the URL names; the role
+needs CREATEDB), hands its URL to the gunicorn workers as DATABASE_URL and
+drops it afterwards.
+
+--writes-per-second W (default 0): during the measured period a writer
+thread updates a random synthetic service's name W times a second with a
+plain SQL UPDATE, committed through a SQLAlchemy connection of its own (as
+an editor elsewhere would), so that what each write costs the workers shows
+in the latencies; a further line gives the latencies of the requests that
+started within 2 s after a write.
+
+Prints throughput, p50 / p95 / p99, the error count (a request that fails or
+takes longer than --timeout, 10 s, is one), the writes made, and each
+worker's peak (VmHWM) and current (VmRSS) memory at the end. Traffic goes to
+127.0.0.1 only; every loop is bounded in time and in requests. The load
+generator shares the machine's cores with the server (and with PostgreSQL).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import http.client
 import os
 import random
@@ -30,6 +53,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 import logging  # noqa: E402
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from bench.synthetic import TOWNS, build_synthetic_directory  # noqa: E402
 from directory import create_app  # noqa: E402
@@ -49,6 +74,8 @@ MAX_REQUESTS = 500_000
 WORDS = ["dienas", "krīz", "seniori", "higiēna", "zupa", "jaunieši", "palīdzība", "vig", "ģimenes"]
 FILTERS = ["", "type=day-centre", "group=seniors", "free=1", "wheelchair=1", "open=1",
            f"place={urllib.parse.quote(TOWNS[5])}"]
+AFTER_WRITE_SECONDS = 2.0  # requests started this soon after a write are counted apart
+WRITABLE_SERVICES = 2000  # the writer picks among this many services
 
 
 def free_port() -> int:
@@ -57,15 +84,63 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_database(folder: str, services: int) -> tuple[str, list[str]]:
-    url = f"sqlite:///{folder}/load.sqlite"
+# ------------------------------------------------------------------ databases
+
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def server_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+def rerun_under_postgres() -> int:
+    """No PostgreSQL named: run this script again inside
+    scripts/with-postgres.sh, which starts a throw-away cluster and sets
+    TEST_DATABASE_URL."""
+    script = ROOT / "scripts" / "with-postgres.sh"
+    return subprocess.call([str(script), sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+@contextmanager
+def fresh_database(kind: str):
+    """The URL of a new, empty database, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/load.sqlite"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(normalise_url(server_url()))
+    name = f"bench_load_{uuid.uuid4().hex[:12]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def build_database(url: str, services: int) -> list[str]:
+    """Migrate, fill through the synthetic bulk path; some centres' slugs."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load"})
     with app.app_context():
         upgrade()
         build_synthetic_directory(db.session, services)
-        slugs = list(db.session.scalars(select(Organization.slug).limit(500)))
+        slugs = list(db.session.scalars(select(Organization.slug).order_by(Organization.slug).limit(500)))
+        db.session.remove()
         db.engine.dispose()
-    return url, slugs
+    return slugs
+
+
+# ------------------------------------------------------------------ traffic
 
 
 def next_request(rng: random.Random, slugs: list[str]) -> tuple[str, dict]:
@@ -88,11 +163,11 @@ def next_request(rng: random.Random, slugs: list[str]) -> tuple[str, dict]:
     return f"/{lang}/centres/{rng.choice(slugs)}", {}
 
 
-def user(port, slugs, deadline, seed, think, latencies, errors, counter, lock):
+def user(port, slugs, deadline, seed, think, timeout, latencies, starts, errors, counter, lock):
     """A resident: a request, then a pause to read (exponential, `think`
     seconds on average; 0 for a user who never pauses)."""
     rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     if think:
         time.sleep(rng.uniform(0, think))  # users arrive spread out
     while time.perf_counter() < deadline:
@@ -112,7 +187,7 @@ def user(port, slugs, deadline, seed, think, latencies, errors, counter, lock):
             except (OSError, http.client.HTTPException) as error:
                 ok = False
                 connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
                 # The server closes idle keep-alive connections; like a browser,
                 # send again once on a fresh connection. Anything else is an error.
                 stale = isinstance(error, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
@@ -121,11 +196,49 @@ def user(port, slugs, deadline, seed, think, latencies, errors, counter, lock):
         elapsed = (time.perf_counter() - started) * 1000
         with lock:
             latencies.append(elapsed)
+            starts.append(started)
             if not ok:
                 errors.append(path)
         if think:
             time.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.perf_counter())))
     connection.close()
+
+
+def writer(url, per_second, deadline, written, write_ms, write_errors):
+    """Every 1/per_second s until the deadline: a random synthetic service
+    gets a new name, committed at once, through a connection of its own."""
+    rng = random.Random(7)
+    connect_args = {"timeout": 15} if url.startswith("sqlite") else {}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            services = connection.execute(
+                text("SELECT id, name FROM service ORDER BY id LIMIT :n"), {"n": WRITABLE_SERVICES}).all()
+        start = time.perf_counter()
+        number = 0
+        while True:
+            due = start + number / per_second
+            if due >= deadline:
+                break
+            time.sleep(max(0.0, due - time.perf_counter()))
+            service_id, name = rng.choice(services)
+            began = time.perf_counter()
+            try:
+                with engine.begin() as connection:
+                    connection.execute(
+                        text("UPDATE service SET name = :name, version = version + 1 WHERE id = :id"),
+                        {"name": f"{name} zzload{number:05d}", "id": service_id},
+                    )
+                written.append(time.perf_counter())
+                write_ms.append((written[-1] - began) * 1000)
+            except Exception as error:  # noqa: BLE001 - counted and shown, the run goes on
+                write_errors.append(repr(error))
+            number += 1
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------ workers
 
 
 def worker_pids(master: int) -> list[int]:
@@ -141,11 +254,17 @@ def worker_pids(master: int) -> list[int]:
     return sorted(pids)
 
 
-def peak_memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmHWM (peak) and VmRSS (now) of a process, in MB."""
+    found = {"VmHWM": 0.0, "VmRSS": 0.0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in found:
+                found[name] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return found
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -155,22 +274,36 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--services", type=int, default=10_000)
+    parser.add_argument("--services", type=lambda s: int(s.replace("_", "")), default=10_000,
+                        help="synthetic services (up to 1000000)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=30,
+                        help="length of the measured period (the runs of issue 17: 60)")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean pause between a user's requests in seconds (0: no pause)")
+    parser.add_argument("--writes-per-second", type=float, default=0.0,
+                        help="service names updated a second during the measured period (0: none)")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds a request may take before it counts as an error")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--smoke", action="store_true", help="a short run that checks the script works")
     args = parser.parse_args()
     if args.smoke:
         args.services, args.users, args.seconds = 300, 4, 2
+    if args.database == "postgresql" and not server_url():
+        return rerun_under_postgres()
     logging.disable(logging.INFO)
 
-    with tempfile.TemporaryDirectory() as folder:
-        print(f"building a synthetic directory of {args.services:,} services…", flush=True)
-        url, slugs = build_database(folder, args.services)
+    import directory
+
+    print(f"code: {Path(directory.__file__).parent}", flush=True)
+    with fresh_database(args.database) as url:
+        print(f"building a synthetic directory of {args.services:,} services ({args.database})…", flush=True)
+        built = time.perf_counter()
+        slugs = build_database(url, args.services)
+        print(f"built in {time.perf_counter() - built:.1f} s", flush=True)
         port = free_port()
         env = {
             **os.environ,
@@ -185,6 +318,8 @@ def main() -> int:
              "--access-logfile", "/dev/null", "directory:create_app()"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        # Large directories: the first requests of each worker build its indexes.
+        warm_seconds = max(120.0, args.services / 1000)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -203,7 +338,7 @@ def main() -> int:
             # measuring: several connections at once reach every process.
             def warm(seed: int) -> None:
                 rng = random.Random(1000 + seed)
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=warm_seconds)
                 for lang in ("lv", "lt", "en", "ru"):
                     for path in (f"/{lang}/", f"/{lang}/?q=dienas", f"/{lang}/centres/{slugs[0]}"):
                         connection.request("GET", path)
@@ -214,27 +349,37 @@ def main() -> int:
                     connection.getresponse().read()
                 connection.close()
 
+            warmed = time.perf_counter()
             warmers = [threading.Thread(target=warm, args=(i,)) for i in range(args.workers * args.threads)]
             for thread in warmers:
                 thread.start()
             for thread in warmers:
-                thread.join(timeout=120)
+                thread.join(timeout=warm_seconds * 2)
+            print(f"warmed up in {time.perf_counter() - warmed:.1f} s", flush=True)
 
             latencies: list[float] = []
+            starts: list[float] = []
             errors: list[str] = []
+            written: list[float] = []
+            write_ms: list[float] = []
+            write_errors: list[str] = []
             counter, lock = [0], threading.Lock()
             end = time.perf_counter() + args.seconds
             threads = [
-                threading.Thread(target=user, args=(port, slugs, end, seed, args.think, latencies, errors, counter, lock))
+                threading.Thread(target=user, args=(port, slugs, end, seed, args.think, args.timeout,
+                                                    latencies, starts, errors, counter, lock))
                 for seed in range(args.users)
             ]
+            if args.writes_per_second > 0:
+                threads.append(threading.Thread(
+                    target=writer, args=(url, args.writes_per_second, end, written, write_ms, write_errors)))
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join(timeout=args.seconds + 30)
+                thread.join(timeout=args.seconds + args.timeout + 30)
             duration = time.perf_counter() - started
-            memory = {pid: peak_memory_mb(pid) for pid in worker_pids(server.pid)}
+            memory = {pid: memory_mb(pid) for pid in worker_pids(server.pid)}
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -243,7 +388,7 @@ def main() -> int:
                 server.kill()
 
     print(
-        f"{args.services:,} services, {args.users} users (mean pause {args.think:g} s), "
+        f"{args.services:,} services ({args.database}), {args.users} users (mean pause {args.think:g} s), "
         f"{args.workers} workers × {args.threads} threads, "
         f"{duration:.1f} s: {len(latencies):,} requests, {len(latencies) / duration:.0f} req/s"
     )
@@ -253,7 +398,29 @@ def main() -> int:
             f"p99 {percentile(latencies, .99):.1f}  max {max(latencies):.1f}"
         )
     print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
-    print("peak memory per worker (VmHWM): " + ", ".join(f"{pid}: {mb:.0f} MB" for pid, mb in memory.items()))
+    if args.writes_per_second > 0:
+        print(
+            f"writes: {len(written)} made ({args.writes_per_second:g}/s asked)"
+            + (f", commit p50 {statistics.median(write_ms):.1f} ms max {max(write_ms):.1f} ms" if write_ms else "")
+            + (f", {len(write_errors)} failed (first: {write_errors[0]})" if write_errors else "")
+        )
+        def soon_after_a_write(at: float) -> bool:
+            last = bisect.bisect_right(written, at)  # writes are in time order
+            return last > 0 and at - written[last - 1] < AFTER_WRITE_SECONDS
+
+        after = [ms for at, ms in zip(starts, latencies) if soon_after_a_write(at)]
+        if after:
+            print(
+                f"requests started within {AFTER_WRITE_SECONDS:g} s after a write: {len(after):,}, "
+                f"latency ms p50 {statistics.median(after):.1f}  p95 {percentile(after, .95):.1f}  "
+                f"p99 {percentile(after, .99):.1f}  max {max(after):.1f}"
+            )
+    else:
+        print("writes: 0")
+    print("peak memory per worker (VmHWM): "
+          + ", ".join(f"{pid}: {mb['VmHWM']:.0f} MB" for pid, mb in memory.items()))
+    print("memory per worker at the end (VmRSS): "
+          + ", ".join(f"{pid}: {mb['VmRSS']:.0f} MB" for pid, mb in memory.items()))
     return 1 if errors or not latencies else 0
 
 
