@@ -66,7 +66,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,15 +275,18 @@ def described(statement: str) -> str:
 # ------------------------------------------------------------------ one N
 
 
-def bench(services: int, kind: str, writes: int) -> None:
-    with fresh_database(kind, "bench_search") as url:
+def bench(services: int, kind: str, writes: int, data_url: str | None = None) -> None:
+    with (nullcontext(data_url) if data_url else fresh_database(kind, "bench_search")) as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
         with app.app_context():
-            upgrade()
+            if data_url:  # an earlier run's synthetic data, used as it is
+                services = db.session.execute(text("SELECT count(*) FROM service")).scalar()
+            else:
+                upgrade()
             db.session.remove()
             engine = db.engine
             engine.dispose()
-        built = build_in_child(url, services)
+        built = 0.0 if data_url else build_in_child(url, services)
         statements = Statements(engine) if kind == "postgresql" else None
 
         client = app.test_client()
@@ -410,10 +413,17 @@ def main() -> int:
                         help="numbers of services (default 1000 10000 100000; up to 1000000)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--writes", type=int, default=10, help="writes for 'first search after a write' (0: none)")
+    parser.add_argument("--data-url", help="an existing database of synthetic services, used as it is "
+                        "(its size instead of N; nothing is built or dropped)")
     args = parser.parse_args()
     sizes = args.sizes or [1_000, 10_000, 100_000]
     if any(size < 1 for size in sizes):
         parser.error("sizes must be positive")
+    if args.data_url:
+        kind = "postgresql" if args.data_url.startswith("postgresql") else "sqlite"
+        logging.disable(logging.INFO)
+        bench(0, kind, args.writes, args.data_url)
+        return 0
     if args.database == "postgresql" and not server_url():
         return rerun_under_postgres()
     logging.disable(logging.INFO)
@@ -429,7 +439,7 @@ def main() -> int:
                  "--writes", str(args.writes), str(size)],
                 cwd=ROOT, env={**os.environ, "BENCH_SEARCH_CHILD": "1"})
         return status
-    bench(sizes[0], args.database, args.writes)
+    bench(sizes[0], args.database, args.writes, args.data_url)
     return 0
 
 
