@@ -73,6 +73,8 @@ class LiveIndex:
         if index is None or index.state.generation != state.generation or inline:
             with self._refreshing:
                 self.refresh(session, state)
+            if index is None and self.poll_seconds and not inline:
+                self._start_refreshing()  # from now on it reads the counter while searches come
             return self.index
         self._refresh_after_this_request()
         return index
@@ -209,6 +211,18 @@ def _give_back_memory() -> None:
 
 _cache: dict[tuple, LiveIndex] = {}
 _cache_lock = threading.Lock()
+
+
+def forget_all() -> None:
+    """Drop every index of this process and stop their threads (the tests,
+    whose databases come and go)."""
+    with _cache_lock:
+        lives = list(_cache.values())
+        _cache.clear()
+    for live in lives:
+        live.poll_seconds = 0
+        live._wake.set()
+        live.wait_until_idle()
 
 
 def live_index(session: Session, languages=None) -> LiveIndex:

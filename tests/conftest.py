@@ -108,7 +108,7 @@ def database_uri(database_templates, request):
     uri = database_templates.copy(seeded=seeded)
     yield uri
     close_apps_made()
-    live_index._cache.clear()  # search indexes of databases that are about to go
+    live_index.forget_all()  # search indexes of databases that are about to go
     # A test that takes the URI itself may hand it to another process, whose
     # writes no one sees: its copy is never reused.
     takes_the_uri = "database_uri" in inspect.signature(request.function).parameters

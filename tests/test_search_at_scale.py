@@ -275,3 +275,19 @@ def test_an_index_built_in_a_process_of_its_own_is_the_one_built_here(seeded_app
     monkeypatch.setattr(live_index, "build_in_child", lambda *args: children.append(args) or build_in_child(*args))
     assert snapshot(seeded_app) == here
     assert len(children) == 1
+
+
+def test_a_process_that_searched_follows_writes_without_a_search_to_start_it(seeded_app):
+    seeded_app.config.update(SEARCH_INDEX_REFRESH="background", SEARCH_INDEX_POLL_SECONDS=0.05)
+    client = seeded_app.test_client()
+    assert names(client, "/lv/?q=zzidle") == []
+    with seeded_app.app_context():
+        service("Higiēnas centri").name = "Higiēnas centri zzidle"
+        db.session.commit()
+        version = db.session.execute(text("SELECT version FROM search_state")).scalar()
+    # No search meets the write: the process's own thread reads the counter.
+    for _ in range(200):
+        if live(seeded_app).index.state.version == version:
+            break
+        threading.Event().wait(0.01)
+    assert names(client, "/lv/?q=zzidle") == ["Higiēnas centri zzidle"]

@@ -39,7 +39,7 @@ def live_database_uri(database_templates):
     uri = database_templates.copy(seeded=True)
     yield uri
     close_apps_made()
-    live_index._cache.clear()
+    live_index.forget_all()
     database_templates.give_back(uri, seeded=True, reusable=False)
 
 
