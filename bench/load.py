@@ -50,12 +50,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +63,7 @@ import logging  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
+from bench.databases import fresh_database, rerun_under_postgres, server_url  # noqa: E402
 from bench.synthetic import TOWNS, build_synthetic_directory  # noqa: E402
 from directory import create_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
@@ -86,47 +84,6 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------ databases
-
-
-def normalise_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def server_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-
-
-def rerun_under_postgres() -> int:
-    """No PostgreSQL named: run this script again inside
-    scripts/with-postgres.sh, which starts a throw-away cluster and sets
-    TEST_DATABASE_URL."""
-    script = ROOT / "scripts" / "with-postgres.sh"
-    return subprocess.call([str(script), sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
-
-
-@contextmanager
-def fresh_database(kind: str):
-    """The URL of a new, empty database, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/load.sqlite"
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(normalise_url(server_url()))
-    name = f"bench_load_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def app_factory() -> str:
@@ -327,13 +284,13 @@ def main() -> int:
     if args.smoke:
         args.services, args.users, args.seconds = 300, 4, 2
     if args.database == "postgresql" and not server_url():
-        return rerun_under_postgres()
+        return rerun_under_postgres(__file__)
     logging.disable(logging.INFO)
 
     import directory
 
     print(f"code: {Path(directory.__file__).parent}", flush=True)
-    with (reused_database(args.data_url) if args.data_url else fresh_database(args.database)) as url:
+    with (reused_database(args.data_url) if args.data_url else fresh_database(args.database, "bench_load")) as url:
         if args.data_url:
             args.services = count_services(url)
             slugs = some_slugs(url)

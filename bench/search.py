@@ -63,9 +63,7 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -77,6 +75,7 @@ import logging  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 
+from bench.databases import fresh_database, rerun_under_postgres, server_url  # noqa: E402
 from bench.synthetic import TOWNS, rare_word  # noqa: E402
 from directory import create_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
@@ -140,47 +139,6 @@ def memory_mb() -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------ databases
-
-
-def normalise_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def server_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-
-
-def rerun_under_postgres() -> int:
-    """No PostgreSQL named: run this script again inside
-    scripts/with-postgres.sh, which starts a throw-away cluster and sets
-    TEST_DATABASE_URL."""
-    script = ROOT / "scripts" / "with-postgres.sh"
-    return subprocess.call([str(script), sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
-
-
-@contextmanager
-def fresh_database(kind: str, prefix: str):
-    """The URL of a new, empty database, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.sqlite"
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(normalise_url(server_url()))
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def build_in_child(url: str, services: int) -> float:
@@ -425,7 +383,7 @@ def main() -> int:
         bench(0, kind, args.writes, args.data_url)
         return 0
     if args.database == "postgresql" and not server_url():
-        return rerun_under_postgres()
+        return rerun_under_postgres(__file__)
     logging.disable(logging.INFO)
     if not os.environ.get("BENCH_SEARCH_CHILD"):
         import directory
