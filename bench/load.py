@@ -292,6 +292,7 @@ def main() -> int:
     print(f"code: {Path(directory.__file__).parent}", flush=True)
     with (reused_database(args.data_url) if args.data_url else fresh_database(args.database, "bench_load")) as url:
         if args.data_url:
+            args.database = "postgresql" if url.startswith("postgres") else "sqlite"
             args.services = count_services(url)
             slugs = some_slugs(url)
             print(f"reusing a synthetic directory of {args.services:,} services", flush=True)

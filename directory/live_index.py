@@ -16,14 +16,12 @@ garbage and CPU time are never the worker's. With SEARCH_INDEX_REFRESH =
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import pickle
 import subprocess
 import sys
 import threading
-from functools import cache
 from pathlib import Path
 from time import monotonic
 
@@ -107,7 +105,6 @@ class LiveIndex:
         started = monotonic()
         del before
         self.index = self._build(session, state)
-        _give_back_memory()
         log.info("search index built in %.1f s (%d services)", monotonic() - started, self.index.size)
 
     def _build(self, session: Session, state: SearchState) -> FacetIndex:
@@ -191,22 +188,6 @@ def build_in_child(database_url: str, languages: tuple[str, ...]) -> FacetIndex:
         child.wait()
         child.stdout.close()
         child.stderr.close()
-
-
-@cache
-def _libc():
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return None
-
-
-def _give_back_memory() -> None:
-    """A build frees the tens of MB it read through; glibc keeps freed
-    memory for the process unless asked to return it."""
-    libc = _libc()
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
 
 
 _cache: dict[tuple, LiveIndex] = {}
