@@ -107,8 +107,10 @@ def database_uri(database_templates, request):
     seeded = "seeded_app" in request.fixturenames
     uri = database_templates.copy(seeded=seeded)
     yield uri
+    # Search indexes of databases about to go: their threads stop before the
+    # engines they read through are disposed.
+    live_index.forget_all()
     close_apps_made()
-    live_index.forget_all()  # search indexes of databases that are about to go
     # A test that takes the URI itself may hand it to another process, whose
     # writes no one sees: its copy is never reused.
     takes_the_uri = "database_uri" in inspect.signature(request.function).parameters

@@ -38,8 +38,8 @@ def live_database_uri(database_templates):
     (they build on each other's accounts, as people do on one server)."""
     uri = database_templates.copy(seeded=True)
     yield uri
-    close_apps_made()
     live_index.forget_all()
+    close_apps_made()
     database_templates.give_back(uri, seeded=True, reusable=False)
 
 
