@@ -122,6 +122,31 @@ class Organization(Sourced, db.Model):
         back_populates="organization", cascade="all, delete-orphan"
     )
     urls: Mapped[list[Url]] = relationship(back_populates="organization", cascade="all, delete-orphan")
+    identifiers: Mapped[list[OrganizationIdentifier]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan",
+        order_by="[OrganizationIdentifier.identifier_scheme, OrganizationIdentifier.identifier]",
+    )
+
+
+class OrganizationIdentifier(db.Model):
+    """A number the organization is registered under (HSDS 3.1
+    organization_identifier): `identifier_scheme` is an org-id.guide list
+    code (LV-RE: the Latvian Register of Enterprises, 11 digits; LT-RC: the
+    Lithuanian Register of Legal Entities, 9 digits) or the directory's
+    LV-SPSR (the Latvian register of social service providers); imports may
+    bring other schemes, kept as they are."""
+
+    __tablename__ = "organization_identifier"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    identifier_scheme: Mapped[str | None] = mapped_column(String(100))
+    identifier_type: Mapped[str] = mapped_column(String(300))
+    identifier: Mapped[str] = mapped_column(String(200))
+
+    organization: Mapped[Organization | None] = relationship(back_populates="identifiers")
 
 
 service_taxonomy_term = Table(
@@ -213,6 +238,9 @@ class Service(Sourced, db.Model):
     service_areas: Mapped[list[ServiceArea]] = relationship(
         back_populates="service", cascade="all, delete-orphan"
     )
+    cost_options: Mapped[list[CostOption]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", order_by="[CostOption.position, CostOption.id]"
+    )
 
     def terms_of(self, taxonomy_code: str) -> list[TaxonomyTerm]:
         return [t for t in self.taxonomy_terms if t.taxonomy is not None and t.taxonomy.code == taxonomy_code]
@@ -250,6 +278,9 @@ class Location(Sourced, db.Model):
     geocoded_query: Mapped[str | None] = mapped_column(String(500))
     # None: the listing does not say.
     wheelchair_accessible: Mapped[bool | None] = mapped_column(Boolean)
+    # A place whose address must not be published (a shelter for people
+    # escaping violence): only its town and municipality are public.
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
@@ -550,9 +581,35 @@ class ServiceArea(db.Model):
     extent: Mapped[str | None] = mapped_column(Text)
     extent_type: Mapped[str | None] = mapped_column(String(40))
     uri: Mapped[str | None] = mapped_column(String(500))
+    # The country ("LV", "LT") or municipality (ISO 3166-2, "LV-111",
+    # "LT-60") the area is, when it is one (directory/municipalities.py);
+    # None: an area only described in words or by an extent.
+    area_code: Mapped[str | None] = mapped_column(String(10), index=True)
 
     service: Mapped[Service | None] = relationship(back_populates="service_areas")
     service_at_location: Mapped[ServiceAtLocation | None] = relationship(back_populates="service_areas")
+
+
+class CostOption(db.Model):
+    """What a service costs (HSDS 3.1 cost_option): an amount in a currency,
+    what it covers (`option`) and for whom (`amount_description`). A service
+    is free of charge when an option costs nothing (Service.free_of_charge
+    is kept from these by directory/costs.py)."""
+
+    __tablename__ = "cost_option"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str | None] = mapped_column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    option: Mapped[str | None] = mapped_column(Text)
+    # ISO 4217; None with an amount: the listing does not say (read as EUR only where shown).
+    currency: Mapped[str | None] = mapped_column(String(3))
+    amount: Mapped[float | None] = mapped_column(Float)
+    amount_description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    service: Mapped[Service | None] = relationship(back_populates="cost_options")
 
 
 class GeocodeCache(db.Model):
