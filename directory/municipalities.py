@@ -169,3 +169,20 @@ def _linked_places() -> list[tuple[str, float, float, str]]:
             if code:
                 places.append((row["name"], float(row["latitude"]), float(row["longitude"]), code))
     return places
+
+
+def area_codes_of(service) -> set[str]:
+    """The coded areas a service states, on itself or at any of its locations."""
+    codes = {area.area_code for area in service.service_areas if area.area_code}
+    for at_location in service.service_at_locations:
+        codes.update(area.area_code for area in at_location.service_areas if area.area_code)
+    return codes
+
+
+def service_serves(service, municipality_code: str) -> bool | None:
+    """Whether a service takes people from a municipality: None when it
+    states no area the directory can check (never read as yes or no)."""
+    codes = area_codes_of(service)
+    if not codes:
+        return None
+    return any(covers(code, municipality_code) for code in codes)

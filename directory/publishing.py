@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, geocoding
+from . import audit, costs, geocoding, identifiers, municipalities
 from .listings import in_weekly_table, shown_hours
 from .models import (
     COUNTRIES,
@@ -40,15 +40,18 @@ from .models import (
     WEEKDAYS,
     Accessibility,
     Address,
+    CostOption,
     Language,
     Location,
     Organization,
+    OrganizationIdentifier,
     Phone,
     ProblemReport,
     RequiredDocument,
     Revision,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
@@ -396,6 +399,173 @@ def _documents(value: Any) -> list[str]:
     return documents
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+def _area_codes(value: Any) -> list[str]:
+    codes = _codes(value)
+    unknown = [code for code in codes if not municipalities.is_area_code(code)]
+    if unknown:
+        raise ValueError(f"unknown area codes: {unknown}")
+    return sorted(set(codes), key=_area_sort_key)
+
+
+def _area_sort_key(code: str) -> tuple:
+    """Countries first, then municipalities by name."""
+    municipality = municipalities.get(code)
+    return (municipality is not None, municipality.name if municipality else code)
+
+
+def _amount(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    amount = float(str(value).replace(",", ".").replace(" ", ""))
+    if not (0 <= amount <= costs.MAX_AMOUNT):
+        raise ValueError(f"an amount from 0 to {costs.MAX_AMOUNT} expected, got {value!r}")
+    return round(amount, 2)
+
+
+def _cost_rows(value: Any) -> list[dict[str, Any]]:
+    rows = []
+    for row in _at_most(value, costs.MAX_COST_OPTIONS, "cost options"):
+        currency = (_text(row.get("currency")) or "").upper() or None
+        if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ValueError(f"a 3-letter currency code expected, got {currency!r}")
+        amount = _amount(row.get("amount"))
+        rows.append({"amount": amount, "currency": currency or (costs.DEFAULT_CURRENCY if amount is not None else None),
+                     "option": _text(row.get("option")), "amount_description": _text(row.get("amount_description"))})
+    return rows
+
+
+def _identifier_rows(value: Any) -> list[dict[str, Any]]:
+    rows = []
+    for row in _at_most(value, identifiers.MAX_IDENTIFIERS, "identifiers"):
+        scheme = (_text(row.get("scheme")) or "").upper() or None
+        number = identifiers.normalise(_text(row.get("identifier")))
+        problem = identifiers.check(scheme, number)
+        if problem is not None:
+            raise ValueError(f"{scheme} {number!r}: {problem}")
+        rows.append({"scheme": scheme, "identifier": number})
+    return rows
+
+
+def _coded_areas(service: Service) -> list[ServiceArea]:
+    return [area for area in service.service_areas if area.area_code]
+
+
+def _worded_areas(service: Service) -> list[ServiceArea]:
+    """Areas stated in words (the form's lines); an imported area with an
+    extent (a map shape) is neither shown in the form nor changed by it."""
+    return [area for area in service.service_areas if not area.area_code and not area.extent]
+
+
+def _get_area_codes(service: Service) -> list[str]:
+    return sorted({area.area_code for area in _coded_areas(service)}, key=_area_sort_key)
+
+
+def _set_area_codes(session: Session, service: Service, codes: list[str]) -> None:
+    # An area that stays keeps its identity (an imported id, name and uri).
+    existing = {area.area_code: area for area in _coded_areas(service)}
+    kept = [area for area in service.service_areas if not area.area_code]
+    service.service_areas = kept + [existing.get(code) or ServiceArea(id=new_id(), area_code=code)
+                                    for code in codes]
+
+
+def _area_text(area: ServiceArea) -> str:
+    return area.name or area.description or ""
+
+
+def _get_area_words(service: Service) -> str | None:
+    return "\n".join(text for text in map(_area_text, _worded_areas(service)) if text) or None
+
+
+def _set_area_words(session: Session, service: Service, text: str | None) -> None:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()][:20]
+    existing = {_area_text(area): area for area in _worded_areas(service)}
+    worded = [existing.get(line) or ServiceArea(id=new_id(), name=line[:300]) for line in lines]
+    others = [area for area in service.service_areas if area.area_code or area.extent]
+    service.service_areas = others + worded
+
+
+def area_label(code: str) -> str:
+    """"All of Latvia" in the visitor's language, or a municipality's official name."""
+    municipality = municipalities.get(code)
+    return municipality.name if municipality is not None else _("All of %(country)s", country=country_name(code))
+
+
+def _area_choices() -> list[tuple[str, str]]:
+    return [(code, area_label(code)) for code in COUNTRIES] + [
+        (m.code, m.name) for country in COUNTRIES for m in municipalities.all_municipalities(country)]
+
+
+def _cost_key(row: Mapping[str, Any]) -> tuple:
+    return (row.get("amount"), row.get("currency"), row.get("option"), row.get("amount_description"))
+
+
+def _get_costs(service: Service) -> list[dict[str, Any]]:
+    return [{"amount": option.amount, "currency": option.currency, "option": option.option,
+             "amount_description": option.amount_description} for option in service.cost_options]
+
+
+def _set_costs(session: Session, service: Service, rows: list[dict[str, Any]]) -> None:
+    # An option that stays keeps its identity, and the dates it was imported with.
+    existing: dict[tuple, list[CostOption]] = {}
+    for option in service.cost_options:
+        existing.setdefault(_cost_key(_get_costs_row(option)), []).append(option)
+    options = []
+    for position, row in enumerate(rows):
+        same = existing.get(_cost_key(row))
+        option = same.pop(0) if same else CostOption(id=new_id(), **row)
+        option.position = position
+        options.append(option)
+    service.cost_options = options
+    costs.keep_free_flag(service)
+
+
+def _get_costs_row(option: CostOption) -> dict[str, Any]:
+    return {"amount": option.amount, "currency": option.currency, "option": option.option,
+            "amount_description": option.amount_description}
+
+
+def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Cost options in words: "Free of charge", "5,00 € — lunch (for pensioners)"."""
+    lines = []
+    for row in rows:
+        if row.get("amount") == 0:
+            head = _("Free of charge")
+        elif row.get("amount") is not None:
+            head = costs.amount_text(row["amount"], row.get("currency"))
+        else:
+            head = _("Paid; the amount is not stated")
+        details = " ".join(part for part in (row.get("option"), f"({row['amount_description']})"
+                                             if row.get("amount_description") else None) if part)
+        lines.append(f"{head} — {details}" if details else head)
+    return lines
+
+
+def _get_identifiers(organization: Organization) -> list[dict[str, Any]]:
+    return [{"scheme": item.identifier_scheme, "identifier": item.identifier} for item in organization.identifiers]
+
+
+def _set_identifiers(session: Session, organization: Organization, rows: list[dict[str, Any]]) -> None:
+    existing = {(item.identifier_scheme, item.identifier): item for item in organization.identifiers}
+    organization.identifiers = [
+        existing.get((row["scheme"], row["identifier"])) or OrganizationIdentifier(
+            id=new_id(), identifier_scheme=row["scheme"], identifier=row["identifier"],
+            identifier_type=identifiers.SCHEMES[row["scheme"]].type_name
+            if row["scheme"] in identifiers.SCHEMES else (row["scheme"] or "identifier"))
+        for row in rows
+    ]
+
+
+def identifier_lines(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"{identifiers.scheme_label(row.get('scheme'))}: {row['identifier']}" if row.get("scheme")
+            else row["identifier"] for row in rows]
+
+
 # ------------------------------------------------------------ the registry
 # Each editable field is said once, here: how it is read, cleaned and
 # written; its label and kind; its place in the edit form; how a value reads
@@ -418,7 +588,11 @@ CODES = "codes"  # any codes of `choices`
 HOURS = "hours"  # weekly opening intervals, and the rules kept as imported
 PHONES = "phones"  # numbers, each with what it is for
 DOCUMENTS = "documents"  # what to bring, one item a line
-KINDS = (TEXT, LONG_TEXT, URL, EMAIL, YES_NO, AGE, CHOICE, CODES, HOURS, PHONES, DOCUMENTS)
+CHECK = "check"  # a tick: yes or no, never "not stated"
+COSTS = "costs"  # cost options: an amount, its currency, what it covers, for whom
+IDENTIFIERS = "identifiers"  # registration numbers, each with its register
+KINDS = (TEXT, LONG_TEXT, URL, EMAIL, YES_NO, AGE, CHOICE, CODES, HOURS, PHONES, DOCUMENTS, CHECK, COSTS,
+         IDENTIFIERS)
 # The macros of templates/_fields.html that draw a value: one per kind, and
 # "cost" (fees_description with free_of_charge).
 DISPLAYS = (*KINDS, "cost")
@@ -435,7 +609,9 @@ STATUS_LABELS = {
     "temporarily closed": _l("Temporarily closed"),
 }
 # Labels of what revisions record besides the fields ("still correct").
-OTHER_LABELS = {"last_verified": _l("Checked as still correct")}
+OTHER_LABELS = {"last_verified": _l("Checked as still correct"),
+                # Before cost options (issue 18), revisions recorded the bare flag.
+                "free_of_charge": _l("Free of charge")}
 
 
 def _is_empty(value: Any) -> bool:
@@ -739,6 +915,10 @@ FIELDS: dict[str, dict[str, Field]] = {
         _column(Organization, "description", _text_not_null, _l("Description"), LONG_TEXT, public=PLACED),
         _column(Organization, "email", _text, _l("E-mail"), EMAIL),
         _column(Organization, "website", _text, _l("Website"), URL),
+        Field("identifiers", _get_identifiers, _set_identifiers, _identifier_rows, _l("Registration numbers"),
+              IDENTIFIERS, collection=True, lines=identifier_lines, hide_when_empty=True,
+              hint=_l("The centre's number in the Latvian Register of Enterprises (11 digits), the Lithuanian "
+                      "Register of Legal Entities (9 digits) or the register of social service providers.")),
     ]},
     "location": {f.name: f for f in [
         # Above the address on the centre page, when it is not the centre's own name.
@@ -752,6 +932,12 @@ FIELDS: dict[str, dict[str, Field]] = {
                        hint=_l("For example LV-5401 or LT-32001")),
         _address_field("country", _choice(COUNTRIES, upper=True), _l("Country"), CHOICE, required=True,
                        choices=_country_choices),
+        # The page says so where the address would be (templates/public/centre.html).
+        _column(Location, "confidential", _flag, _l("Do not publish this address"), CHECK, group="address",
+                public=None,
+                hint=_l("For a shelter whose address must stay private: residents see only the town and "
+                        "municipality, and no map marker; signed-in social workers and your editors see the "
+                        "address.")),
         _column(Location, "transportation", _text, _l("How to get there"), LONG_TEXT, group="access"),
         _column(Location, "wheelchair_accessible", _bool_or_none, _l("Wheelchair accessible"), YES_NO,
                 group="access"),
@@ -770,14 +956,24 @@ FIELDS: dict[str, dict[str, Field]] = {
                 public=None),
         _terms_field("service_types", SERVICE_TYPES, _l("Types of service"), public_label=_l("Type of service")),
         _terms_field("target_groups", TARGET_GROUPS, _l("For whom")),
+        Field("area_codes", _get_area_codes, _set_area_codes, _area_codes, _l("Area served"), CODES,
+              collection=True, group="area", choices=_area_choices,
+              lines=lambda codes: [area_label(code) for code in codes],
+              hint=_l("Tick the municipalities whose residents the service takes, or a whole country. "
+                      "Leave all unticked if you do not want to say.")),
+        Field("area_words", _get_area_words, _set_area_words, _text, _l("Area served, in words"), LONG_TEXT,
+              group="area", max_length=2000, hide_when_empty=True,
+              hint=_l("Only for an area the list does not have, such as a parish: one area a line.")),
         _column(Service, "eligibility_description", _text, _l("Who can use it"), LONG_TEXT, group="use",
                 css_class="eligibility"),
         _column(Service, "minimum_age", _int_or_none, _l("Minimum age"), AGE, group="use", hide_when_empty=True),
         _column(Service, "maximum_age", _int_or_none, _l("Maximum age"), AGE, group="use", hide_when_empty=True),
         _column(Service, "application_process", _text, _l("How to apply"), LONG_TEXT, group="use"),
-        # Shown in the "Cost" row of fees_description.
-        _column(Service, "free_of_charge", _bool_or_none, _l("Free of charge"), YES_NO, group="use",
-                public=PLACED),
+        # Shown in the "Cost" row of fees_description; the search's "free of charge" follows from them.
+        Field("cost_options", _get_costs, _set_costs, _cost_rows, _l("Costs"), COSTS, collection=True,
+              group="use", public=PLACED, lines=cost_lines,
+              hint=_l('One row for each price: 0 for free of charge. Leave a row empty or tick "Remove" to '
+                      'drop it.')),
         _column(Service, "fees_description", _text, _l("Fees"), LONG_TEXT, group="use",
                 public_label=_l("Cost"), display="cost", css_class="cost"),
         Field("required_documents", _get_required_documents, _set_required_documents, _documents,

@@ -5,7 +5,9 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from . import municipalities
 from .form_base import DirectoryForm
+from .templating import country_name
 from .i18n import autonym, supported_languages
 from .personal_data import contains_personal_code
 from .models import REFERRAL_STATUSES
@@ -52,6 +54,18 @@ class ReferralForm(DirectoryForm):
         _l("What the client needs"),
         description=_l("Only what the centre needs to know to help."),
         validators=[DataRequired(_l("Describe what the client needs.")), _too_long(NEED_MAX), no_personal_code],
+    )
+    client_municipality = SelectField(
+        _l("The client's municipality (optional)"),
+        description=_l("To check that the service takes people from there. It is not sent to the centre."),
+        choices=lambda: [SelectChoice("", _l("Not stated"))] + [
+            SelectChoice(m.code, m.name, optgroup=country_name(country))
+            for country in municipalities.COUNTRY_CODES for m in municipalities.all_municipalities(country)],
+        invalid_choice_message=_l("Choose one of the listed options."),
+        default="",
+    )
+    outside_area_confirmed = BooleanField(
+        _l("Send it anyway: the centre has agreed to take this client"),
     )
     consent = BooleanField(
         _l("The client agrees that this information is sent to the centre."),

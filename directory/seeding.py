@@ -296,7 +296,6 @@ def _seed_service(
         status="active",
         eligibility_description=data.get("eligibility"),
         fees_description=data.get("fees"),
-        free_of_charge=data.get("free_of_charge"),
         source=sources[data.get("source", default_source)],
     )
     wanted_terms = [terms[("service-type", code)] for code in data.get("service_types", [])]

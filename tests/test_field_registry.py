@@ -34,6 +34,8 @@ CENTRE_PAGE = "/en/centres/saskarsme"
 NOT_PUBLIC = {
     ("service", "status"): "it decides whether residents see the service at all (the centre page and the "
                            "search list active services only); the status itself is the editors' business",
+    ("location", "confidential"): "it decides whether residents see the address at all "
+                                  "(tests/test_confidential_addresses.py); the tick itself is the editors' business",
 }
 
 ENTITY_TYPES = sorted(publishing.FIELDS)
@@ -88,6 +90,13 @@ def sample(entity_type: str, field: publishing.Field, current) -> tuple[object, 
         return [{"number": "+371 65 400 999", "description": probe}], "+371 65 400 999", "+371 65 400 999"
     if kind == publishing.DOCUMENTS:
         return [f"{probe} document"], f"{probe} document", f"{probe} document"
+    if kind == publishing.CHECK:
+        return (not current), str(field.present(not current)[0]) if not current else "", None
+    if kind == publishing.COSTS:
+        return ([{"amount": 5.5, "currency": "EUR", "option": probe, "amount_description": None}],
+                f"€5.50 — {probe}", f"€5.50 — {probe}")
+    if kind == publishing.IDENTIFIERS:
+        return [{"scheme": "LV-RE", "identifier": "40008000001"}], "40008000001", "40008000001"
     pytest.fail(f"no sample value for the kind {kind!r} of {entity_type}.{field.name}: add one to sample()")
 
 
