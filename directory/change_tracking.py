@@ -5,16 +5,16 @@ anything HSDS nests under it.
 HSDS: last_modified is "the datetime when the service, or any related
 information about the service, has changed". A service's record holds its
 phones, schedules, contacts, languages, required documents, urls,
-capacities and service areas, its service_at_locations with their own
-phones, schedules, contacts and areas, the locations those point to with
-their addresses, phones, schedules, languages, accessibility and contacts,
-its organization's fields and its taxonomy terms. One `before_flush`
-listener on the app's session finds, for every new, changed or deleted
-object of those kinds, the services whose record it is part of, and sets
-their `updated_at` with one UPDATE (per 500 ids). Services nothing touched
-keep theirs. A flush that sets a service's `updated_at` itself (an import
-carrying the publisher's last_modified) is obeyed for the rest of that
-transaction."""
+capacities, cost options and service areas, its service_at_locations with
+their own phones, schedules, contacts and areas, the locations those point
+to with their addresses, phones, schedules, languages, accessibility and
+contacts, its organization's fields and registration numbers, and its
+taxonomy terms. One `before_flush` listener on the app's session finds,
+for every new, changed or deleted object of those kinds, the services whose
+record it is part of, and sets their `updated_at` with one UPDATE (per 500
+ids). Services nothing touched keep theirs. A flush that sets a service's
+`updated_at` itself (an import carrying the publisher's last_modified) is
+obeyed for the rest of that transaction."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from .models import (
     Accessibility,
     Address,
     Contact,
+    CostOption,
     Language,
     Location,
     Organization,
+    OrganizationIdentifier,
     Phone,
     RequiredDocument,
     Schedule,
@@ -52,7 +54,8 @@ from .models import (
 
 # Records that belong to their owners: each foreign key leads to the kind
 # of record it names. (An organization's own phones, contacts and urls are
-# not part of its services' records.)
+# not part of its services' records; its registration numbers are, in a
+# fully nested service's organization: hsds/records.py.)
 OWNED_BY: dict[type, dict[str, str]] = {
     Phone: {"service_id": "service", "service_at_location_id": "service_at_location",
             "location_id": "location", "contact_id": "contact"},
@@ -62,6 +65,8 @@ OWNED_BY: dict[type, dict[str, str]] = {
     RequiredDocument: {"service_id": "service"},
     Url: {"service_id": "service"},
     ServiceCapacity: {"service_id": "service"},
+    CostOption: {"service_id": "service"},
+    OrganizationIdentifier: {"organization_id": "organization"},
     ServiceArea: {"service_id": "service", "service_at_location_id": "service_at_location"},
     ServiceAtLocation: {"service_id": "service"},
     ServiceTermLink: {"service_id": "service"},  # usually written through Service.taxonomy_terms

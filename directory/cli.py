@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale, gettext, ngettext
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from . import sign_ins
@@ -113,8 +113,9 @@ def send_mail_command() -> None:
 @click.command("export")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--published-only", is_flag=True,
-              help="Leave out organizations waiting for review, and all that belongs to them "
-                   "(for a public release; without it the export is a complete backup).")
+              help="Leave out organizations waiting for review, and all that belongs to them, and show "
+                   "confidential addresses by their town only (for a public release; without it the export "
+                   "is a complete backup, confidential addresses included: keep it private).")
 @with_appcontext
 def export_command(folder: Path, published_only: bool) -> None:
     """Write every listing as an Open Referral HSDS 3.0 data package to FOLDER:
@@ -127,6 +128,13 @@ def export_command(folder: Path, published_only: bool) -> None:
         click.echo(gettext("Wrote %(rows)d rows in %(files)d files to %(folder)s (and %(json)s).",
                            rows=sum(summary.rows.values()), files=len(summary.rows), folder=str(folder),
                            json=summary.json_file.name))
+    if not published_only:
+        hidden = db.session.scalar(select(func.count()).select_from(Location).where(Location.confidential))
+        db.session.rollback()
+        if hidden:
+            # A backup, not a release: say so where the administrator will see it.
+            click.echo(f"This backup holds {hidden} confidential address(es) in full: keep it private. "
+                       "For a public release use --published-only.", err=True)
 
 
 MB = 1024 * 1024

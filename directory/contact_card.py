@@ -1,11 +1,14 @@
 """What a printed shortlist or a client's referral slip says about one
 service: where to go, when, whom to call and what to bring. A service's own
-hours and phones win; otherwise the centre's are shown."""
+hours and phones win; otherwise the centre's are shown. A confidential
+address shows only its town unless the card is for someone who may see it
+(`reveal`); a slip or a printed list goes to residents, so it never is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .confidential import PublicAddress, shown_location
 from .listings import Hours, centre_schedules, shown_hours
 from .models import Address, Phone, RequiredDocument, Service
 
@@ -13,7 +16,7 @@ from .models import Address, Phone, RequiredDocument, Service
 @dataclass(frozen=True)
 class ContactCard:
     service: Service
-    addresses: list[Address]
+    addresses: list[Address | PublicAddress]
     hours: Hours  # the weekly table and every other schedule in words
     phones: list[Phone]
     email: str | None
@@ -21,9 +24,10 @@ class ContactCard:
     text_language: str
 
 
-def contact_card(service: Service) -> ContactCard:
+def contact_card(service: Service, reveal: bool = False) -> ContactCard:
     org = service.organization
-    addresses = [location.physical_address for location in org.locations if location.physical_address]
+    locations = [shown_location(location, reveal) for location in org.locations]
+    addresses = [location.physical_address for location in locations if location.physical_address]
     hours = shown_hours(service.schedules) or shown_hours(centre_schedules(org))
     phones = list(service.phones)
     if not phones:

@@ -1,7 +1,7 @@
 """Building a search index (facets.py) from the database, and applying to
 it the services a write changed.
 
-A write leaves its trace in two places (migrations 0003, 0011):
+A write leaves its trace in two places (migrations 0003, 0011, 0013):
 search_state's counter moves, and search_change names each service whose
 search facts the write changed (a NULL: everything, a taxonomy changed).
 `read_changes` reads the entries an index has not applied; `apply_changes`
@@ -17,11 +17,12 @@ from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select, text, union_all
 from sqlalchemy.orm import Session
 
-from . import full_text
+from . import full_text, municipalities
 from .facets import (
     FacetIndex,
     RuleGroup,
@@ -34,6 +35,7 @@ from .facets import (
     bits_of,
 )
 from .full_text import Folder
+from .gazetteer import GazetteerGeocoder
 from .models import (
     Address,
     Organization,
@@ -41,6 +43,7 @@ from .models import (
     Location,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
@@ -76,22 +79,45 @@ class Facts:
     free: list[int] = field(default_factory=list)
     schedules: dict[ScheduleGroup | RuleGroup, list[int]] = field(default_factory=lambda: defaultdict(list))
     coordinates: dict[int, tuple[float, float]] = field(default_factory=dict)
+    areas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    minimum_ages: dict[int | None, list[int]] = field(default_factory=lambda: defaultdict(list))
+    maximum_ages: dict[int | None, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _public_services(session: Session, only: list[str] | None = None) -> list[tuple]:
-    """(name key, service id, free of charge) of the public services (of
-    `only`), in name order: letters compare as the search compares them,
-    whatever the database's collation."""
+class PublicService(NamedTuple):
+    name_key: str
+    id: str
+    free: bool
+    minimum_age: int | None
+    maximum_age: int | None
+
+
+def _public_services(session: Session, only: list[str] | None = None) -> list[PublicService]:
+    """The public services (of `only`) in name order: letters compare as
+    the search compares them, whatever the database's collation."""
     query = (
-        select(Service.name, Service.id, Service.free_of_charge)
+        select(Service.name, Service.id, Service.free_of_charge, Service.minimum_age, Service.maximum_age)
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.status == "active", Organization.status == "published")
     )
     if only is not None:
         query = query.where(Service.id.in_(only))
-    rows = [(sort_key(name), service_id, bool(free)) for name, service_id, free in _stream(session, query)]
+    rows = [PublicService(sort_key(name), service_id, bool(free), minimum, maximum)
+            for name, service_id, free, minimum, maximum in _stream(session, query)]
     rows.sort()
     return rows
+
+
+def _add_row_facts(facts: Facts, rows: list[PublicService], slot_of: dict[str, int]) -> None:
+    """What the service rows themselves say: free of charge, the age range."""
+    for row in rows:
+        at = slot_of[row.id]
+        if row.free:
+            facts.free.append(at)
+        # Both bounds missing: no range stated (kept by the age filter, and marked).
+        if row.minimum_age is not None or row.maximum_age is not None:
+            facts.minimum_ages[row.minimum_age].append(at)
+            facts.maximum_ages[row.maximum_age].append(at)
 
 
 def _stream(session: Session, query):
@@ -126,6 +152,7 @@ def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None)
             Location.wheelchair_accessible,
             Location.latitude,
             Location.longitude,
+            Location.confidential,
         )
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .outerjoin(Address, Address.location_id == Location.id)
@@ -133,11 +160,14 @@ def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None)
     )
     if only is not None:
         located = located.where(ServiceAtLocation.service_id.in_(only))
-    for service_id, location_id, city, municipality, country, accessible, latitude, longitude in _stream(
+    town_position = _TownPositions()
+    for service_id, location_id, city, municipality, country, accessible, latitude, longitude, confidential in _stream(
         session, located
     ):
         if (at := slots.get(service_id)) is None:
             continue
+        if confidential:
+            latitude, longitude = town_position(city, country)
         if latitude is not None and longitude is not None and at not in facts.coordinates:
             facts.coordinates[at] = (latitude, longitude)
         if location_id not in locations_of[at]:
@@ -166,7 +196,56 @@ def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None)
                 facts.languages[code].append(at)
 
     _read_schedules(session, slots, only, location_ids, locations_of, country_of, facts)
+    _read_areas(session, slots, only, facts)
     return facts
+
+
+class _TownPositions:
+    """The point of a confidential location's town (the offline gazetteer),
+    never its own: a search near a place still finds it by its town, and
+    no distance or marker gives the exact point away. An unknown town: no
+    point at all. The result cards place it by the same rule."""
+
+    def __init__(self):
+        self.known: dict[tuple, tuple[float | None, float | None]] = {}
+        self.geocoder: GazetteerGeocoder | None = None
+
+    def __call__(self, city: str | None, country: str | None) -> tuple[float | None, float | None]:
+        if not city or not city.strip():
+            return None, None
+        key = (city, country)
+        if key not in self.known:
+            self.geocoder = self.geocoder or GazetteerGeocoder()
+            found = self.geocoder.geocode({"city": city}, country_codes=country or None)
+            # Only the town itself: the gazetteer's fallback to an area's town is another place.
+            town = found is not None and found.raw["precision"] == "town"
+            self.known[key] = (found.latitude, found.longitude) if town else (None, None)
+        return self.known[key]
+
+
+def service_areas(only: list[str] | None, *columns):
+    """(service id, *columns) of each area of the services (in `only`):
+    stated on the service, or on one of its service_at_location rows (it
+    counts for the service too). Two indexed lookups: an OR across the
+    join would read the whole table."""
+    own = select(ServiceArea.service_id, *columns).where(ServiceArea.service_id.is_not(None))
+    at_location = (
+        select(ServiceAtLocation.service_id, *columns)
+        .select_from(ServiceArea)
+        .join(ServiceAtLocation, ServiceAtLocation.id == ServiceArea.service_at_location_id)
+    )
+    if only is not None:
+        own = own.where(ServiceArea.service_id.in_(only))
+        at_location = at_location.where(ServiceAtLocation.service_id.in_(only))
+    return union_all(own, at_location)
+
+
+def _read_areas(session: Session, slots: dict[str, int], only: list[str] | None, facts: Facts) -> None:
+    """The areas the services serve that the search can check: a country or
+    a municipality code. Areas in words alone are the cards' only."""
+    for service_id, code in _stream(session, service_areas(only, ServiceArea.area_code)):
+        if code and (at := slots.get(service_id)) is not None and municipalities.is_area_code(code):
+            facts.areas[code].append(at)
 
 
 def _read_schedules(session, slots, only, location_ids, locations_of, country_of, facts: Facts) -> None:
@@ -238,6 +317,11 @@ def _read_words(session: Session, slots: dict[str, int], facts: Facts) -> tuple[
     return everywhere, in_names
 
 
+def _members(members: dict[object, list[int]]) -> int:
+    """The slots of any of the values, as a bitset."""
+    return bits_of(slot for slots in members.values() for slot in slots)
+
+
 def _merged(bitsets: dict, members: dict[object, list[int]]) -> dict:
     """A copy of `bitsets` with the `members` added."""
     merged = dict(bitsets)
@@ -255,11 +339,11 @@ def build_facet_index(session: Session, base_languages=(), state: SearchState | 
     # Before the data: an entry logged while the data is read is applied later.
     cursor, applied = _log_position(session)
     rows = _public_services(session)
-    service_ids = [service_id for _name, service_id, _free in rows]
+    service_ids = [row.id for row in rows]
     slot_of = {service_id: slot for slot, service_id in enumerate(service_ids)}
-    main_keys = SortedKeys([name for name, _id, _free in rows])
+    main_keys = SortedKeys([row.name_key for row in rows])
     facts = _read_facts(session, slot_of, None)
-    facts.free = [slot for slot, row in enumerate(rows) if row[2]]
+    _add_row_facts(facts, rows, slot_of)
     del rows
     size = len(service_ids)
     everywhere, in_names = _read_words(session, slot_of, facts)
@@ -288,6 +372,11 @@ def build_facet_index(session: Session, base_languages=(), state: SearchState | 
         languages=languages,
         language_bits=_merged({}, facts.languages),
         flag_bits={"free": bits_of(facts.free), "wheelchair": bits_of(facts.wheelchair)},
+        area_bits=_merged({}, facts.areas),
+        area_stated_bits=_members(facts.areas),
+        minimum_age_bits=_merged({}, facts.minimum_ages),
+        maximum_age_bits=_merged({}, facts.maximum_ages),
+        age_stated_bits=_members(facts.minimum_ages),
         schedule_bits=_merged({}, facts.schedules),
         latitudes=latitudes,
         longitudes=longitudes,
@@ -342,11 +431,11 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
     new_slots: dict[str, int] = {}
     leaving_slots = set(leaving)
     tail = [entry for entry in index.tail if entry[2] not in leaving_slots]
-    for name, service_id, _free in rows:
+    for row in rows:
         slot = len(service_ids)
-        service_ids.append(service_id)
-        new_slots[service_id] = slot
-        insort(tail, (name, bisect_right(index.main_keys, name), slot))
+        service_ids.append(row.id)
+        new_slots[row.id] = slot
+        insort(tail, (row.name_key, bisect_right(index.main_keys, row.name_key), slot))
     public = set(new_slots)
     for service_id in changed:
         if service_id not in public:
@@ -354,7 +443,7 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
     slot_of.update(new_slots)
 
     facts = _read_facts(session, new_slots, list(new_slots)) if new_slots else Facts()
-    facts.free = [new_slots[service_id] for _n, service_id, free in rows if free]
+    _add_row_facts(facts, rows, new_slots)
     latitudes, longitudes, located = index.latitudes, index.longitudes, index.located
     for slot in new_slots.values():
         latitude, longitude = facts.coordinates.get(slot, (math.nan, math.nan))
@@ -400,6 +489,12 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
         languages=languages,
         language_bits=language_bits,
         flag_bits=_merged(index.flag_bits, {"free": facts.free, "wheelchair": facts.wheelchair}),
+        # A leaving slot's bits may stay: every search keeps to all_bits.
+        area_bits=_merged(index.area_bits, facts.areas),
+        area_stated_bits=index.area_stated_bits | _members(facts.areas),
+        minimum_age_bits=_merged(index.minimum_age_bits, facts.minimum_ages),
+        maximum_age_bits=_merged(index.maximum_age_bits, facts.maximum_ages),
+        age_stated_bits=index.age_stated_bits | _members(facts.minimum_ages),
         schedule_bits=_merged(index.schedule_bits, facts.schedules),
         latitudes=latitudes,
         longitudes=longitudes,

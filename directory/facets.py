@@ -115,6 +115,11 @@ class FacetIndex:
     languages: list[str]
     language_bits: dict[str, int]
     flag_bits: dict[str, int]  # "free", "wheelchair"
+    area_bits: dict[str, int]  # area code ("LV", "LT-60") -> services with an area of that code
+    area_stated_bits: int  # services with an area the search can check (a known code)
+    minimum_age_bits: dict[int | None, int]  # lowest age -> services (None: no lower bound)
+    maximum_age_bits: dict[int | None, int]  # highest age -> services (None: no upper bound)
+    age_stated_bits: int  # services stating an age range (at least one bound)
     schedule_bits: dict[ScheduleGroup | RuleGroup, int]
     latitudes: array  # slot -> degrees, NaN where none (shared, append-only)
     longitudes: array
@@ -124,6 +129,7 @@ class FacetIndex:
     words: WordIndex  # every word of the search documents
     name_words: WordIndex  # the words of the services' and their centres' names
     term_cache: OrderedDict = field(default_factory=OrderedDict)
+    age_cache: dict[int, int] = field(default_factory=dict)
 
     @property
     def main_size(self) -> int:
@@ -169,6 +175,42 @@ class FacetIndex:
     @cached_property
     def terms_by_id(self) -> dict[str, Term]:
         return {term.id: term for term in (*self.types.values(), *self.groups.values())}
+
+    def serving_any_of(self, area_codes) -> int:
+        """Services with an area of one of these codes (a municipality's own
+        and its country's: municipalities.area_codes_covering)."""
+        bits = 0
+        for code in area_codes:
+            bits |= self.area_bits.get(code, 0)
+        return bits
+
+    @property
+    def area_not_stated_bits(self) -> int:
+        """Public services with no area the search can check: kept by the
+        area filter and marked, never silently dropped."""
+        return self.all_bits & ~self.area_stated_bits
+
+    @property
+    def age_not_stated_bits(self) -> int:
+        return self.all_bits & ~self.age_stated_bits
+
+    def taking_age(self, age: int) -> int:
+        """Services whose stated age range includes `age` (a missing bound is
+        open). At most a few dozen distinct bounds, OR-ed once per age and
+        remembered: the ages asked are few (0–120)."""
+        bits = self.age_cache.get(age)
+        if bits is None:
+            old_enough = young_enough = 0
+            for minimum, members in self.minimum_age_bits.items():
+                if minimum is None or minimum <= age:
+                    old_enough |= members
+            for maximum, members in self.maximum_age_bits.items():
+                if maximum is None or age <= maximum:
+                    young_enough |= members
+            bits = old_enough & young_enough
+            with _lock:
+                self.age_cache[age] = bits
+        return bits
 
     def open_bits(self, now: datetime) -> int:
         moments: dict[str, LocalMoment] = {}

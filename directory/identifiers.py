@@ -30,10 +30,10 @@ class Scheme:
 
 
 SCHEMES: dict[str, Scheme] = {
-    "LV-RE": Scheme("LV-RE", _l("Latvian Register of Enterprises"), re.compile(r"\d{11}"),
+    "LV-RE": Scheme("LV-RE", _l("Latvian Register of Enterprises"), re.compile(r"[0-9]{11}"),
                     _l("A number in the Latvian Register of Enterprises has 11 digits, such as 40008000000."),
                     "Latvian Register of Enterprises registration number"),
-    "LT-RC": Scheme("LT-RC", _l("Lithuanian Register of Legal Entities"), re.compile(r"\d{9}"),
+    "LT-RC": Scheme("LT-RC", _l("Lithuanian Register of Legal Entities"), re.compile(r"[0-9]{9}"),
                     _l("A code in the Lithuanian Register of Legal Entities has 9 digits, such as 188000000."),
                     "Lithuanian Register of Legal Entities code"),
     "LV-SPSR": Scheme("LV-SPSR", _l("Latvian register of social service providers"), None,

@@ -17,6 +17,7 @@ from .models import (
     Phone,
     Schedule,
     Service,
+    ServiceCapacity,
     SourceDocument,
     TaxonomyTerm,
 )
@@ -44,6 +45,7 @@ _CENTRE_LOADS = (
     selectinload(Organization.services).selectinload(Service.required_documents),
     selectinload(Organization.services).selectinload(Service.contacts),
     selectinload(Organization.services).selectinload(Service.source),
+    selectinload(Organization.services).selectinload(Service.capacities).selectinload(ServiceCapacity.unit),
 )
 
 

@@ -10,8 +10,10 @@ page of services shown.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
+from textwrap import shorten
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -20,16 +22,19 @@ from sqlalchemy.orm import Session
 
 from geopy.distance import geodesic
 
+from . import municipalities
+from .facet_build import service_areas
 from .facets import FacetIndex, Term, bits_of
 from .live_index import facet_index
 from .full_text import query_words
-from .gazetteer import GazetteerGeocoder, closest_names
+from .gazetteer import GazetteerGeocoder, closest_names, fold
 from .models import (
     Address,
     Location,
     Organization,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     service_taxonomy_term,
 )
@@ -40,6 +45,9 @@ MAP_LIMIT = 500  # markers on one map
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 8
 MAX_PAGE = 10_000
+MAX_AGE = 120
+AREA_WORDS_SHOWN = 160  # characters of an area described in words, on a card
+SERVES_HERE = "here"  # "serves my place": the municipality of the place searched near
 # Tables the search index adds by hand (not in the models; see 0002, 0003).
 SEARCH_INDEX_TABLES = ("service_fts", "service_search", "search_state", "search_change")
 
@@ -72,6 +80,8 @@ class SearchFilters:
     lat: float | None = None  # "use my location" (browser geolocation)
     lon: float | None = None
     radius: int = 0  # km; 0: any distance
+    serves: str = ""  # a municipality code, or SERVES_HERE; "": any area
+    age: str = ""  # as typed: kept to show with its error when it is not an age (age_years)
     page: int = 1
 
     FLAGS = ("free", "wheelchair", "open")
@@ -92,6 +102,10 @@ class SearchFilters:
             args["lat"], args["lon"] = round(filters.lat, 5), round(filters.lon, 5)
         if filters.radius and filters.wants_distance:
             args["radius"] = filters.radius
+        if filters.serves:
+            args["serves"] = filters.serves
+        if filters.age:
+            args["age"] = filters.age if filters.age_years is None else str(filters.age_years)
         if filters.page > 1:
             args["page"] = filters.page
         return args
@@ -109,8 +123,22 @@ class SearchFilters:
         return bool(
             self.q
             or self.wants_distance
+            or self.serves
+            or self.age
             or any(getattr(self, n) for n in (*self.CHOICES, *self.FLAGS))
         )
+
+    @property
+    def age_years(self) -> int | None:
+        """The age to filter on: whole years from 0 to MAX_AGE; None when
+        none was typed, or what was typed is not one (age_is_invalid)."""
+        if self.age.isascii() and self.age.isdigit() and int(self.age) <= MAX_AGE:
+            return int(self.age)
+        return None
+
+    @property
+    def age_is_invalid(self) -> bool:
+        return bool(self.age) and self.age_years is None
 
 
 def _first(args: Mapping, name: str) -> str:
@@ -141,6 +169,8 @@ def parse_filters(args: Mapping) -> SearchFilters:
         lat=_coordinate(_first(args, "lat"), 90),
         lon=_coordinate(_first(args, "lon"), 180),
         radius=_radius(_first(args, "radius")),
+        serves=_serves(_first(args, "serves")),
+        age=" ".join(_first(args, "age").split())[:20],
         page=min(max(page, 1), MAX_PAGE),
     )
 
@@ -155,6 +185,13 @@ def _coordinate(value: str, limit: float) -> float | None:
 
 def _radius(value: str) -> int:
     return int(value) if value in {str(r) for r in SearchFilters.RADII} else 0
+
+
+def _serves(value: str) -> str:
+    """SERVES_HERE or a code as it is written ("lv-dgv" is LV-DGV); whether
+    it names a municipality, normalise_filters decides."""
+    value = value[:20]
+    return SERVES_HERE if value.lower() == SERVES_HERE else value.upper()
 
 
 # ------------------------------------------------------------ tokenisation
@@ -235,6 +272,49 @@ def _within_radius(index: FacetIndex, origin: Origin, approximate, radius: int) 
     return bits_of(inside)
 
 
+# ---------------------------------------------------------- serves my place
+
+
+@dataclass(frozen=True)
+class ServedPlace:
+    """What "serves my place" came to: the municipality whose people the
+    services must serve (None: no area filter, the visitor is asked to
+    choose one), and how it was found: "chosen" from the list, or for
+    SERVES_HERE from the place typed in `near` ("near") or the device's
+    position ("position"), or "nothing" to find it from."""
+
+    municipality: municipalities.Municipality | None
+    how: str
+    place: str = ""  # the place typed, or the town nearest the device
+
+    @property
+    def area_codes(self) -> tuple[str, ...]:
+        return municipalities.area_codes_covering(self.municipality.code) if self.municipality else ()
+
+
+def resolve_served_place(filters: SearchFilters) -> ServedPlace | None:
+    """The municipality `filters.serves` means; None for any area. As for
+    "near", the device's position wins over a typed place, and the offline
+    gazetteer answers."""
+    if not filters.serves:
+        return None
+    if filters.serves != SERVES_HERE:
+        return ServedPlace(municipalities.get(filters.serves), "chosen")
+    if filters.has_position:
+        found = municipalities.resolve_position(filters.lat, filters.lon)
+        return ServedPlace(found.municipality, "position", found.place)
+    if filters.near:
+        found = municipalities.resolve(filters.near)
+        return ServedPlace(found.municipality, "near", found.place or filters.near)
+    return ServedPlace(None, "nothing")
+
+
+@functools.cache  # a fixed list; sorting it ignoring diacritics costs milliseconds
+def area_choices() -> list[tuple[str, list[municipalities.Municipality]]]:
+    """The municipalities of the "serves my place" list, by country."""
+    return [(country, municipalities.all_municipalities(country)) for country in municipalities.COUNTRY_CODES]
+
+
 # --------------------------------------------------------------- the result
 
 
@@ -254,6 +334,19 @@ class SearchPage:
     origin: Origin | None = None
     facets: dict[str, list[FacetOption]] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
+    served: ServedPlace | None = None
+    # Of the results, how many the area filter and the age filter kept
+    # because they do not say (0 without that filter).
+    area_not_stated: int = 0
+    age_not_stated: int = 0
+
+    @property
+    def filters_by_area(self) -> bool:
+        return bool(self.served and self.served.municipality)
+
+    @property
+    def filters_by_age(self) -> bool:
+        return self.filters.age_years is not None
 
     @property
     def pages(self) -> int:
@@ -273,12 +366,19 @@ def normalise_filters(filters: SearchFilters, index: FacetIndex) -> SearchFilter
         group=filters.group if filters.group in index.groups else "",
         place=filters.place if filters.place in index.place_bits else "",
         language=filters.language if filters.language in index.languages else "",
+        serves=filters.serves if filters.serves == SERVES_HERE or municipalities.get(filters.serves) else "",
     )
 
 
-def _selections(filters: SearchFilters, index: FacetIndex, open_bits) -> dict[str, int]:
-    """The bitset each active filter allows."""
+def _selections(filters: SearchFilters, index: FacetIndex, open_bits,
+                served: ServedPlace | None = None) -> dict[str, int]:
+    """The bitset each active filter allows. The area and age filters keep
+    the services that do not say (the cards say so)."""
     chosen: dict[str, int] = {}
+    if served and served.municipality:
+        chosen["area"] = index.serving_any_of(served.area_codes) | index.area_not_stated_bits
+    if filters.age_years is not None:
+        chosen["age"] = index.taking_age(filters.age_years) | index.age_not_stated_bits
     if filters.type:
         chosen["type"] = index.term_bits.get(index.types[filters.type].id, 0)
     if filters.group:
@@ -327,7 +427,8 @@ def search_services(
             open_cache.append(index.open_bits(now))
         return open_cache[0]
 
-    selections = _selections(filters, index, open_bits)
+    served = resolve_served_place(filters)
+    selections = _selections(filters, index, open_bits, served)
     approximate = index.approximate_distances(origin.latitude, origin.longitude) if origin else []
     if origin and filters.radius:
         selections["radius"] = _within_radius(index, origin, approximate, filters.radius)
@@ -357,6 +458,7 @@ def search_services(
                 later_tier, max(0, start - first_count), page_size - len(in_page)
             )
     services = summarise_services(session, [index.service_ids[p] for p in in_page], index)
+    add_areas_and_ages(session, services)
     if origin:
         for summary in services:
             if summary.latitude is not None:
@@ -364,7 +466,11 @@ def search_services(
         # The page in exact (ellipsoid) order; services without coordinates last.
         services.sort(key=lambda s: (s.distance_km is None, s.distance_km or 0.0))
 
-    result = SearchPage(filters=filters, total=total, services=services, origin=origin)
+    result = SearchPage(filters=filters, total=total, services=services, origin=origin, served=served)
+    if "area" in selections:
+        result.area_not_stated = (matching & index.area_not_stated_bits).bit_count()
+    if "age" in selections:
+        result.age_not_stated = (matching & index.age_not_stated_bits).bit_count()
     if with_facets:
         result.facets = _facets(filters, index, found, selections, locale)
         result.flag_counts = {
@@ -413,6 +519,17 @@ class ServiceSummary:
     longitude: float | None = None
     precision: str | None = None
     distance_km: float | None = None
+    # Whom it serves (add_areas_and_ages): the areas the search can check,
+    # as (code, municipality name; "" for a whole country), and those only
+    # described in words.
+    served_areas: list[tuple[str, str]] = field(default_factory=list)
+    area_words: list[str] = field(default_factory=list)
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+
+    @property
+    def states_ages(self) -> bool:
+        return self.minimum_age is not None or self.maximum_age is not None
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -421,6 +538,11 @@ class ServiceSummary:
 
 
 def summarise_services(session: Session, service_ids: list[str], index: FacetIndex) -> list[ServiceSummary]:
+    """The cards of `service_ids`, in that order. Anyone reads them (the
+    results, the map's markers): a confidential location is placed at its
+    town (confidential.town_point), never at its own point."""
+    from .confidential import town_point
+
     if not service_ids:
         return []
     summaries = {
@@ -446,7 +568,8 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
             summary = summaries[service_id]
             (summary.types if term.taxonomy == "service-type" else summary.groups).append(term)
     by_location: dict[str, list[ServiceSummary]] = {}
-    for service_id, location_id, city, municipality, country, latitude, longitude, precision in session.execute(
+    for (service_id, location_id, city, municipality, country, latitude, longitude, precision,
+         is_confidential) in session.execute(
         select(
             ServiceAtLocation.service_id,
             ServiceAtLocation.location_id,
@@ -456,6 +579,7 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
             Location.latitude,
             Location.longitude,
             Location.geocode_precision,
+            Location.confidential,
         )
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .outerjoin(Address, Address.location_id == ServiceAtLocation.location_id)
@@ -463,6 +587,8 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
         .order_by(ServiceAtLocation.service_id, ServiceAtLocation.id, Address.id)
     ):
         summary = summaries[service_id]
+        if is_confidential:
+            latitude, longitude, precision = town_point(city, country) or (None, None, None)
         if not summary.location_ids and country:
             summary.city, summary.municipality, summary.country = city, municipality, country
         if summary.latitude is None and latitude is not None:
@@ -484,6 +610,35 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
         summary.types.sort(key=lambda t: order[t.id])
         summary.groups.sort(key=lambda t: order[t.id])
     return [summaries[service_id] for service_id in service_ids if service_id in summaries]
+
+
+def add_areas_and_ages(session: Session, summaries: list[ServiceSummary]) -> None:
+    """Whom each service of a page is for: its age range and the areas it
+    serves, its own and those of the locations it is offered at."""
+    by_id = {summary.id: summary for summary in summaries}
+    if not by_id:
+        return
+    for service_id, minimum, maximum in session.execute(
+        select(Service.id, Service.minimum_age, Service.maximum_age).where(Service.id.in_(list(by_id)))
+    ):
+        by_id[service_id].minimum_age, by_id[service_id].maximum_age = minimum, maximum
+    areas = session.execute(service_areas(list(by_id), ServiceArea.area_code, ServiceArea.name,
+                                          ServiceArea.description)).all()
+    for owner, code, name, description in sorted(areas, key=lambda row: (row[2] or row[3] or "", row[1] or "")):
+        summary = by_id.get(owner)
+        if summary is None:
+            continue
+        if municipalities.is_area_code(code):
+            municipality = municipalities.get(code)
+            area = (code, municipality.name if municipality else "")
+            if area not in summary.served_areas:
+                summary.served_areas.append(area)
+        elif (words := shorten(name or description or "", AREA_WORDS_SHOWN, placeholder="…")) \
+                and words not in summary.area_words:
+            summary.area_words.append(words)
+    for summary in summaries:
+        # Whole countries first, then municipalities by name.
+        summary.served_areas.sort(key=lambda area: (bool(area[1]), fold(area[1]), area[0]))
 
 
 def _facets(filters, index: FacetIndex, found: int, selections, locale) -> dict[str, list[FacetOption]]:

@@ -26,8 +26,8 @@ records the services a bulk write touched there in one statement (or a NULL
 when they are many).
 
 This module is the one source of the triggers' SQL: the definitions below
-reproduce exactly the DDL migrations 0002, 0003, 0009 and 0011 ran (tests
-compare sqlite_master before and after an import).
+reproduce exactly the DDL migrations 0002, 0003, 0009, 0011 and 0013 ran
+(tests compare sqlite_master before and after an import).
 """
 
 from __future__ import annotations
@@ -66,18 +66,23 @@ SEARCH_TRIGGERS = [
     ("label_ad", "taxonomy_term_label", "DELETE",
      ["(SELECT service_id FROM service_taxonomy_term WHERE taxonomy_term_id = OLD.term_id)"]),
 ]
-# Migration 0003: every write statement to these tables moves the counter.
+# Migration 0003: every write statement to these tables moves the counter;
+# 0013 adds service_area.
 WATCHED_TABLES = [
     "service", "organization", "location", "address", "service_at_location", "service_taxonomy_term",
-    "taxonomy", "taxonomy_term", "taxonomy_term_label", "language", "schedule",
+    "taxonomy", "taxonomy_term", "taxonomy_term_label", "language", "schedule", "service_area",
 ]
 EVENTS = ["INSERT", "UPDATE", "DELETE"]
 BUMP = "UPDATE search_state SET version = version + 1 WHERE id = 1"
 
 # Migration 0011: (table, event, SQL expressions giving the services whose
 # search facts the row changes). Taxonomy tables change every service's.
+# Migration 0013 adds service_area: an area counts for its service, stated
+# on the service or on one of its service_at_location rows.
 _AT_NEW = "(SELECT service_id FROM service_at_location WHERE location_id = NEW.location_id)"
 _AT_OLD = "(SELECT service_id FROM service_at_location WHERE location_id = OLD.location_id)"
+_SAL_NEW = "(SELECT service_id FROM service_at_location WHERE id = NEW.service_at_location_id)"
+_SAL_OLD = "(SELECT service_id FROM service_at_location WHERE id = OLD.service_at_location_id)"
 CHANGE_TRIGGERS = [
     ("service", "INSERT", ["NEW.id"]),
     ("service", "UPDATE", ["OLD.id", "NEW.id"]),
@@ -97,6 +102,9 @@ CHANGE_TRIGGERS = [
       for event, expressions in (("INSERT", ["NEW.service_id", _AT_NEW]),
                                  ("UPDATE", ["OLD.service_id", _AT_OLD, "NEW.service_id", _AT_NEW]),
                                  ("DELETE", ["OLD.service_id", _AT_OLD]))],
+    ("service_area", "INSERT", ["NEW.service_id", _SAL_NEW]),
+    ("service_area", "UPDATE", ["OLD.service_id", _SAL_OLD, "NEW.service_id", _SAL_NEW]),
+    ("service_area", "DELETE", ["OLD.service_id", _SAL_OLD]),
 ]
 EVERYTHING_TABLES = ["taxonomy", "taxonomy_term", "taxonomy_term_label"]
 # A bulk write that touched more services than this records "everything":
@@ -143,7 +151,7 @@ def _sqlite_change_trigger(table: str, event: str, expressions: list[str]) -> st
 
 
 def change_triggers(dialect: str) -> list[Trigger]:
-    """The change-log triggers of migration 0011 on `dialect`."""
+    """The change-log triggers of migrations 0011 and 0013 on `dialect`."""
     found = []
     for table, event, expressions in CHANGE_TRIGGERS:
         name = f"search_change_{table}_{event.lower()}"
@@ -174,7 +182,7 @@ def _pg_select(expression: str) -> str:
 
 
 def triggers(dialect: str) -> list[Trigger]:
-    """Every search trigger of migrations 0002, 0003 and 0011 on `dialect`."""
+    """Every search trigger of migrations 0002, 0003, 0011 and 0013 on `dialect`."""
     found = []
     for name, table, event, expressions in SEARCH_TRIGGERS:
         if dialect == "postgresql":

@@ -12,6 +12,7 @@ from babel.units import format_unit
 from flask import Flask, url_for
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, gettext
 
+from . import capacity
 from .models import WEEKDAYS, Service
 
 if TYPE_CHECKING:
@@ -69,6 +70,18 @@ def service_url(service: Service | ServiceSummary, **values) -> str:
     return url_for("public.centre", slug=slug, **values) + "#" + service_anchor(service)
 
 
+def age_range(minimum: int | None, maximum: int | None) -> str:
+    """A service's ages in words, as the search's cards say them (templates/public/_cards.html):
+    "Ages 16–25", "From age 18", "Up to age 25"; "" when it states none."""
+    if minimum is not None and maximum is not None:
+        return gettext("Ages %(minimum)s–%(maximum)s", minimum=minimum, maximum=maximum)
+    if minimum is not None:
+        return gettext("From age %(minimum)s", minimum=minimum)
+    if maximum is not None:
+        return gettext("Up to age %(maximum)s", maximum=maximum)
+    return ""
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(country_name)
@@ -82,3 +95,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda: datetime.now(timezone.utc), "today")
     app.add_template_global(service_url)
     app.add_template_global(service_anchor)
+    app.add_template_global(capacity.shown, "capacities_of")  # free places, with their age
+    app.add_template_global(age_range)

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from conftest import clear_all_rows, csrf_token, login, soup
 from directory import geocoding
+from directory.costs import keep_free_flag
 from directory.hsds import export as hsds_export
 from directory.hsds import importer, mapping, reader, validator
 from directory.hsds import report as hsds_report
@@ -33,6 +34,7 @@ from directory.models import (
     Address,
     AuditEvent,
     Contact,
+    CostOption,
     Language,
     Location,
     Organization,
@@ -115,7 +117,9 @@ def enrich() -> None:
     service.application_process = 'Zvaniet: "+371 6000 0000", tad\nnāciet, ar komatu, semikolu; un tabulāciju\t.'
     service.minimum_age, service.maximum_age = 3, 17
     service.last_verified = date(2024, 6, 1)
-    service.free_of_charge = True
+    # Free of charge follows from the cost options (directory/costs.py).
+    service.cost_options = [CostOption(amount=0, currency="EUR", option="Krīzes centrā")]
+    keep_free_flag(service)
     service.status = "temporarily closed"
     location = vigante.locations[0]
     location.transportation = "Autobuss 7"
@@ -234,7 +238,7 @@ def test_export_writes_the_hsds_tables_with_exactly_their_columns(package):
     descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
     assert descriptor["profile"] == "tabular-data-package"
     by_name = {r["name"]: r for r in descriptor["resources"]}
-    for name in HSDS_TABLES + ["url", "service_area"]:
+    for name in HSDS_TABLES + ["url", "service_area", "cost_option", "organization_identifier"]:
         resource = by_name[name]
         official = copy.deepcopy(OFFICIAL_BY_NAME[name])
         # The official descriptor, unchanged but for foreign keys to tables
@@ -246,7 +250,7 @@ def test_export_writes_the_hsds_tables_with_exactly_their_columns(package):
         header, _rows = read_csv(package / resource["path"])
         assert header == [f["name"] for f in OFFICIAL_BY_NAME[name]["schema"]["fields"]], name
     # Tables the directory has no data for are not in the package.
-    assert {"program", "funding", "cost_option", "metadata"}.isdisjoint(by_name)
+    assert {"program", "funding", "metadata"}.isdisjoint(by_name)
     # The directory's own fields: in files marked as not HSDS.
     extras = [r for r in descriptor["resources"] if r["name"] not in OFFICIAL_BY_NAME]
     assert extras and all(r["name"].startswith("x_") and r["path"].startswith("x_") for r in extras)

@@ -272,6 +272,8 @@ def test_htmx_request_gets_only_the_fragment(client):
     page = soup(response)
     assert page.select_one("#results")
     assert page.select_one("#filters")["hx-swap-oob"] == "true"
+    # The area and age fields too: the age field's error comes and goes with the search.
+    assert page.select_one("#area-and-age")["hx-swap-oob"] == "true"
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -358,6 +360,14 @@ def test_pages_keep_filters_and_a_stable_order(seeded_app):
         "free=maybe",
         "open=2",
         "type[]=x&place[]=y",
+        "serves=LV-XYZ",
+        "serves=here",
+        "serves=here&lat=91&lon=0",
+        "serves=" + "LV-" * 2000,
+        "age=-1",
+        "age=1e3",
+        "age=" + "9" * 5000,
+        "age=16&age=abc",
     ],
 )
 def test_bad_input_never_fails(client, query_string):
@@ -378,6 +388,18 @@ def test_long_query_is_cut_and_null_bytes_dropped():
 def test_unknown_filter_values_are_ignored(client):
     assert total(client, "/lv/?type=no-such-type") == 15
     assert not soup(client.get("/lv/?type=no-such-type")).select(".chips .chip:not(.chip-clear)")
+    assert total(client, "/lv/?serves=LV-XYZ") == 15
+    assert not soup(client.get("/lv/?serves=LV-XYZ")).select(".chips .chip:not(.chip-clear)")
+
+
+def test_the_starter_services_state_no_area_or_age_and_are_all_kept(client):
+    """The starter data says nothing of areas or ages: both filters keep
+    every service, and say so."""
+    page = soup(client.get("/en/?serves=LV-DGV&age=30"))
+    assert page.select_one("#results-heading").get_text(strip=True) == "15 services found"
+    assert "15 of them do not say which area they serve." in page.select_one(".served-note").text
+    assert "15 of them do not say which ages they take." in page.select_one(".age-note").text
+    assert len(page.select(".result .served-areas")) == len(page.select(".result .ages")) == 15
 
 
 # ------------------------------------------------- the index stays in sync

@@ -25,6 +25,7 @@ from directory.models import (
     Organization,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     TaxonomyTerm,
 )
@@ -47,6 +48,11 @@ QUERIES = [
     {"place": "Daugavpils"},
     {"near": "Daugavpils"},
     {"near": "Daugavpils", "radius": "25"},
+    {"serves": "LV-DGV"},
+    {"serves": "LT-60"},
+    {"near": "Daugavpils", "serves": "here"},
+    {"age": "16"},
+    {"age": "70", "serves": "LV-111"},
 ]
 
 
@@ -69,6 +75,7 @@ def snapshot(app) -> list:
                 page.total,
                 {name: [(o.value, o.count, o.selected) for o in options] for name, options in page.facets.items()},
                 page.flag_counts,
+                (page.area_not_stated, page.age_not_stated),
             ))
     return seen
 
@@ -117,6 +124,21 @@ EDITS = {
         db.session.scalar(select(Organization).where(Organization.slug == "vigante")), "status", "draft"),
     "a service deleted": lambda: db.session.delete(service("Pagaidu uzturēšanās neaizsargātām grupām")),
     "a service added": lambda: _add_service(),
+    "an area stated": lambda: db.session.add(ServiceArea(service_id=service("Kanisterapija bērniem").id,
+                                                         area_code="LV-DGV")),
+    "an area at a location": lambda: db.session.add(ServiceArea(
+        service_at_location_id=service("Daudzfunkcionālie centri").service_at_locations[0].id, area_code="LT")),
+    "an area in words only": lambda: db.session.add(ServiceArea(service_id=service("Sociālās nometnes").id,
+                                                                name="Zarasų kraštas")),
+    "an area changed in plain SQL": lambda: db.session.execute(
+        text("UPDATE service_area SET area_code = 'LV' WHERE area_code = 'LV-DGV'")),
+    "an area deleted in plain SQL": lambda: db.session.execute(text("DELETE FROM service_area WHERE area_code = 'LT'")),
+    "an age range": lambda: [setattr(service("Atbalsta centrs cilvēkiem ar invaliditāti"), "minimum_age", 13),
+                             setattr(service("Atbalsta centrs cilvēkiem ar invaliditāti"), "maximum_age", 25)],
+    "an age range open above": lambda: setattr(service("Daudzfunkcionālais sociālo pakalpojumu centrs"),
+                                               "minimum_age", 65),
+    "an age range changed in plain SQL": lambda: db.session.execute(
+        text("UPDATE service SET maximum_age = 15 WHERE minimum_age = 13")),
 }
 
 

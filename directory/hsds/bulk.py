@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table as CoreTable
@@ -31,8 +32,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import search_index
-from ..models import RequiredDocument, Service, ServiceAtLocation, service_taxonomy_term
+from .. import costs, search_index
+from ..models import CostOption, RequiredDocument, Service, ServiceAtLocation, service_taxonomy_term
 from .bulk_parts import Parts
 from .mapping import Table, same_value, tables
 from .reader import Package
@@ -45,11 +46,13 @@ COPY_AT_LEAST = 1000  # PostgreSQL: new rows of one chunk from which COPY beats 
 # record takes the model's default), besides every NOT NULL column.
 KEEP_WHEN_EMPTY = {
     ("schedule", "freq"), ("schedule", "open_on_public_holidays"), ("taxonomy_term", "position"),
-    ("required_document", "position"),
+    ("required_document", "position"), ("cost_option", "position"),
 }
 # Filled, when empty, with what validate() decided (package.derived).
 FROM_DERIVED = {("organization", "slug"): "slug", ("taxonomy", "code"): "taxonomy_code",
-                ("taxonomy_term", "code"): "term_code"}
+                ("taxonomy_term", "code"): "term_code", ("service_area", "area_code"): "area_code"}
+# Rows in each service's order: a new one without a position goes after the others.
+POSITIONED = {"required_document": RequiredDocument, "cost_option": CostOption}
 PARENTS = {"organization": "parent_organization_id", "taxonomy_term": "parent_id"}
 # Read besides the mapped columns: what stated coordinates are compared with.
 EXTRA_READ = {"location": ("geocoded_query",)}
@@ -205,7 +208,8 @@ class BulkWriter(Parts):
         self.expected_versions: dict[str, dict[Any, int]] = defaultdict(dict)
         self.stated_coordinates: set[str] = set()
         self.physical: dict[str, dict[str, Any] | None] = {}
-        self.positions: dict[str, int] = {}
+        self.positions: dict[tuple[str, str], int] = {}  # (table, service id) → last position
+        self.costed: set[str] = set()  # services whose cost options this import writes
         # For services' last_modified (bulk_parts.track): (kind, id) of records
         # changed, ids made by this import, services with their own time.
         self.anchors: set[tuple[str, Any]] = set()
@@ -227,6 +231,7 @@ class BulkWriter(Parts):
                 self.write_table(Spec(tables()[name]))
             self.progress("writing", self.done, self.total)
         self.geocode()
+        self.keep_free_flags()
         self.stamp_services()
 
     def order(self) -> list[str]:
@@ -269,14 +274,16 @@ class BulkWriter(Parts):
             self.empty.add(spec.name)  # a first import: every row is new, none to read
         for chunk in chunks(rows):
             existing = self.fetch(spec, [spec.key(values) for _n, values in chunk])
-            if spec.name == "required_document":
-                self.last_positions([v["service_id"] for _n, v in chunk if spec.key(v) not in existing])
+            if spec.name in POSITIONED:
+                self.last_positions(spec.name, [v["service_id"] for _n, v in chunk if spec.key(v) not in existing])
             new_rows: list[dict[str, Any]] = []
             changed: dict[frozenset, list[dict[str, Any]]] = defaultdict(list)
             for _number, values in chunk:
                 key = spec.key(values)
                 old = existing.get(key)
                 plain = self.values_of(spec, values, old)
+                if spec.model is CostOption:
+                    self.costed.update(v for v in (plain.get("service_id"), old and old["service_id"]) if v)
                 if old is None:
                     new_rows.append(self.new_row(spec, key, plain))
                     self.touch(spec.name, key, plain, None)
@@ -346,7 +353,7 @@ class BulkWriter(Parts):
         for attr, kind in spec.derived:
             if plain.get(attr) is None and id_ in self.derived.get(kind, {}):
                 plain[attr] = self.derived[kind][id_]
-        if old is None and spec.name in ("taxonomy_term", "required_document") and plain.get("position") is None:
+        if old is None and (spec.name == "taxonomy_term" or spec.name in POSITIONED) and plain.get("position") is None:
             plain["position"] = self.next_position(spec.name, values, plain)
         for attr in [a for a, v in plain.items() if v is None and a in spec.keep]:
             del plain[attr]  # kept as it is, or the model's default on a new record
@@ -355,20 +362,46 @@ class BulkWriter(Parts):
         return plain
 
     def next_position(self, name: str, values: dict[str, Any], plain: dict[str, Any]) -> int:
-        """Where a new term or document without a position goes: after the others."""
+        """Where a new term, document or cost option without a position goes: after the others."""
         if name == "taxonomy_term":
             return self.derived.get("term_position", {}).get(values["id"], 0)
-        self.positions[plain["service_id"]] += 1
-        return self.positions[plain["service_id"]]
+        self.positions[(name, plain["service_id"])] += 1
+        return self.positions[(name, plain["service_id"])]
 
-    def last_positions(self, service_ids: list[str]) -> None:
-        """The last position of each service's documents in the database (-1: none)."""
-        wanted = sorted(set(service_ids) - set(self.positions))
+    def last_positions(self, name: str, service_ids: list[str]) -> None:
+        """The last position of each service's documents (or cost options) in the database (-1: none)."""
+        model = POSITIONED[name]
+        wanted = sorted({s for s in service_ids if (name, s) not in self.positions})
         if wanted:
-            self.positions.update(dict.fromkeys(wanted, -1))
-            self.positions.update(self.connection.execute(
-                select(RequiredDocument.service_id, func.max(RequiredDocument.position))
-                .where(self.among(RequiredDocument.service_id, wanted)).group_by(RequiredDocument.service_id)).all())
+            self.positions.update(dict.fromkeys(((name, s) for s in wanted), -1))
+            self.positions.update(((name, service_id), position) for service_id, position in self.connection.execute(
+                select(model.service_id, func.max(model.position))
+                .where(self.among(model.service_id, wanted)).group_by(model.service_id)).all())
+
+    def keep_free_flags(self) -> None:
+        """Services whose cost options this import wrote: free of charge as
+        their options now say (costs.is_free, what keep_free_flag does for
+        the ORM), written where it changed. Like change_tracking's times, the
+        flag is no fact of its own: the services' versions stay."""
+        table = Service.__table__
+        for chunk in self.chunks(sorted(self.costed)):
+            amounts: dict[str, list[SimpleNamespace]] = defaultdict(list)
+            for service_id, amount in self.connection.execute(
+                    select(CostOption.service_id, CostOption.amount).where(self.among(CostOption.service_id, chunk))):
+                amounts[service_id].append(SimpleNamespace(amount=amount))
+            changed = [
+                {"k_id": service_id, "free_of_charge": free}
+                for service_id, held in self.connection.execute(
+                    select(Service.id, Service.free_of_charge).where(self.among(Service.id, chunk)))
+                if held != (free := costs.is_free(amounts.get(service_id, [])))
+            ]
+            if changed:
+                # updated_at as it is: stamp_services decides it (a stated time stays).
+                self.run(("free_of_charge",), lambda: update(table).where(
+                    table.c.id == bindparam("k_id", type_=table.c.id.type)).values(
+                    free_of_charge=bindparam("free_of_charge", type_=table.c.free_of_charge.type),
+                    updated_at=table.c.updated_at), changed)
+                self.services.update(row["k_id"] for row in changed)
 
     def new_row(self, spec: Spec, key: Any, plain: dict[str, Any]) -> dict[str, Any]:
         row = dict(spec.defaults)

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..confidential import public_record
 from ..models import (
+    CostOption,
     Location,
     Organization,
     RequiredDocument,
@@ -45,9 +47,16 @@ class ExportSummary:
     json_file: Path
 
 
-def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+def _export_rows(session: Session, public: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Every table's rows as Python values (None: no value), from the one
-    mapping (mapping.hsds_row)."""
+    mapping (mapping.hsds_row). `public`: confidential locations and their
+    addresses as anyone may read them (directory/confidential.py): the
+    town's coordinates, no street, postal code or directions."""
+    hidden = set(session.scalars(select(Location.id).where(Location.confidential))) if public else set()
+
+    def shown(record: Any) -> Any:
+        return public_record(record, hidden) if hidden else record
+
     rows: dict[str, list[dict[str, Any]]] = {}
     for table in tables().values():
         if table.name == INCOMPLETE_ADDRESS:
@@ -60,13 +69,18 @@ def _export_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
         elif table.model is RequiredDocument:
             # In each service's order: a reader without x_required_documents.csv keeps it.
             query = query.order_by(RequiredDocument.service_id, RequiredDocument.position, RequiredDocument.id)
+        elif table.model is CostOption and table.hsds:
+            # The same: a reader without x_cost_options.csv keeps each service's order.
+            query = query.order_by(CostOption.service_id, CostOption.position, CostOption.id)
         else:
             query = query.order_by(table.model.id)
         if table.model is TaxonomyTerm:
             query = query.options(selectinload(TaxonomyTerm.taxonomy))
         elif table.model is Service:
             query = query.options(selectinload(Service.organization))
-        rows[table.name] = [hsds_row(table.name, record) for record in session.scalars(query)]
+        elif table.model is Location and hidden:
+            query = query.options(selectinload(Location.addresses))
+        rows[table.name] = [hsds_row(table.name, shown(record)) for record in session.scalars(query)]
     # HSDS requires every part of an address; the directory states only what
     # its sources state: an address lacking a part goes to its own x_ file.
     complete, incomplete = [], []
@@ -99,7 +113,7 @@ def _json_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """HSDS JSON has no nulls: a value the directory lacks is left out; one
     HSDS requires is an empty string, as in the CSV."""
     result = {}
-    for column in table.columns:
+    for column in table.written_columns:
         value = row[column.name]
         if value is not None:
             result[column.name] = _json_value(value)
@@ -124,7 +138,7 @@ def _hsds_required(table: str, column: str) -> bool:
 
 def _x_descriptor(table: Table) -> dict[str, Any]:
     fields = []
-    for column in table.columns:
+    for column in table.written_columns:
         spec: dict[str, Any] = {"name": column.name, "type": column.type}
         if column.format:
             spec["format"] = column.format
@@ -201,8 +215,10 @@ def _descriptor() -> dict[str, Any]:
 
 
 # Columns through which a row belongs to an organization, service, location
-# or another row (x_ tables share their base row's id).
-_OWNER_COLUMNS = ("id", "organization_id", "service_id", "location_id", "link_id")
+# or another row (x_ tables share their base row's id; a service area or a
+# phone may belong to a service at a location or a contact only).
+_OWNER_COLUMNS = ("id", "organization_id", "service_id", "location_id", "link_id", "service_at_location_id",
+                  "contact_id", "phone_id")
 
 
 def _without_unpublished(session: Session, rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -232,19 +248,23 @@ def export_package(session: Session, folder: str | Path, published_only: bool = 
     """Write the directory to `folder` (made if missing): datapackage.json, one
     CSV per table (UTF-8) and directory.json with the same rows. With
     `published_only`, organizations waiting for review are left out, with
-    everything that belongs to them: what a public open-data release needs."""
+    everything that belongs to them, and confidential addresses show only
+    their town: what a public open-data release needs. Without it the
+    export is a complete backup, confidential addresses and all: for the
+    directory's administrators only."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    rows = _export_rows(session)
+    rows = _export_rows(session, public=published_only)
     if published_only:
         rows = _without_unpublished(session, rows)
     counts = {}
     for table in tables().values():
+        names = [column.name for column in table.written_columns]
         with (folder / table.path).open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(table.column_names)
+            writer.writerow(names)
             for row in rows[table.name]:
-                writer.writerow([_text_value(row[name]) for name in table.column_names])
+                writer.writerow([_text_value(row[name]) for name in names])
         counts[table.path] = len(rows[table.name])
     with (folder / DESCRIPTOR_NAME).open("w", encoding="utf-8") as handle:
         json.dump(_descriptor(), handle, ensure_ascii=False, indent=2)

@@ -13,18 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from babel.numbers import list_currencies
 from flask_babel import lazy_gettext as _l
 
+from .. import municipalities
 from ..administration import TERM_CODE
+from ..gazetteer import fold
 from ..models import (
     SERVICE_STATUSES,
     WEEKDAYS,
     Accessibility,
     Address,
     Contact,
+    CostOption,
     Language,
     Location,
     Organization,
+    OrganizationIdentifier,
     Phone,
     RequiredDocument,
     Schedule,
@@ -92,6 +97,65 @@ def fees_description(service: Service) -> str | None:
     return free if service.free_of_charge else paid
 
 
+# A service area that is a country or a municipality (ServiceArea.area_code)
+# is named, for other publishers, by its ISO 3166 code's page at ISO.
+AREA_URI = "https://www.iso.org/obp/ui/#iso:code:3166:{code}"
+AREA_URI_FORM = re.compile(r"^https?://(?:www\.)?iso\.org/obp/ui/?#iso:code:3166:([A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?)/?$")
+
+
+def coded_area_name(code: str | None) -> str | None:
+    """A municipality's official name, or a country's English name (HSDS
+    text is the listing's own, not translated); None for no known code."""
+    municipality = municipalities.get(code)
+    if municipality is not None:
+        return municipality.name
+    if code in municipalities.COUNTRY_CODES:
+        return Locale("en").territories[code]
+    return None
+
+
+def coded_area_uri(code: str | None) -> str | None:
+    return AREA_URI.format(code=code) if municipalities.is_area_code(code) else None
+
+
+def area_name(area: ServiceArea) -> str | None:
+    """What the area is called: its own words, else its code's name."""
+    return area.name or coded_area_name(area.area_code)
+
+
+def area_uri(area: ServiceArea) -> str | None:
+    return area.uri or coded_area_uri(area.area_code)
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Folded names of the countries areas may be ("latvia", "latvija", "lv"…) → code."""
+    names = {code.lower(): code for code in municipalities.COUNTRY_CODES}
+    for language in ("en", "lv", "lt", "ru", "et", "pl", "de"):
+        territories = Locale(language).territories
+        for code in municipalities.COUNTRY_CODES:
+            names.setdefault(fold(territories[code]), code)
+    return names
+
+
+def recognised_area_code(name: str | None, uri: str | None) -> str | None:
+    """The country or municipality another publisher's area is: an ISO 3166
+    page as `uri` (as the export writes it), else a `name` that says a
+    municipality ("Zarasų r. sav.", "LV-111") or a country ("Latvia", "LT").
+    None: an area described otherwise (kept as it is, without a code)."""
+    found = AREA_URI_FORM.match((uri or "").strip())
+    if found and municipalities.is_area_code(found.group(1).upper()):
+        return found.group(1).upper()
+    text = (name or "").strip()
+    if not text or len(text) > 200:
+        return None
+    country = _country_names().get(fold(text))
+    if country is not None:
+        return country
+    municipality = municipalities.find_by_name(text)
+    return municipality.code if municipality is not None else None
+
+
 
 # ------------------------------------------------------------------ the tables
 
@@ -111,10 +175,13 @@ class Column:
     integer: bool = False  # a number held in an integer column
     max_length: int | None = None
     check: Callable[[Any], Any] | None = None  # extra check: a message, or None
+    # Read from packages of earlier versions (and turned into what holds the
+    # fact now, see validator.py), never written: x_service.free_of_charge.
+    legacy: bool = False
 
     @property
     def held(self) -> bool:
-        return self.attr is not None and not self.derived
+        return self.attr is not None and not self.derived and not self.legacy
 
 
 @dataclass(frozen=True)
@@ -129,7 +196,12 @@ class Table:
 
     @property
     def column_names(self) -> list[str]:
+        """Every column read (an export writes `written_columns`)."""
         return [c.name for c in self.columns]
+
+    @property
+    def written_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if not c.legacy)
 
 
 def _latitude(value: float):
@@ -187,6 +259,24 @@ def _number_list(value: str):
     if all(NUMBER_LIST_ITEM.match(item.strip()) for item in value.split(",")):
         return None
     return _l("Whole numbers separated by commas, such as 1,15 or -1.")
+
+
+@cache
+def iso_currencies() -> frozenset[str]:
+    """ISO 4217 codes (Babel's list, which holds the withdrawn ones too)."""
+    return frozenset(code for code in list_currencies() if len(code) == 3 and code.isalpha())
+
+
+def _currency(value: str):
+    if value not in iso_currencies():
+        return _l("Not an ISO 4217 currency code (three letters, such as EUR).")
+    return None
+
+
+def _area_code(value: str):
+    if not municipalities.is_area_code(value):
+        return _l("Not a country (LV, LT) or municipality code (ISO 3166-2, such as LV-111 or LT-60).")
+    return None
 
 
 def _non_negative(value: int):
@@ -272,6 +362,14 @@ HELD: dict[str, tuple[type | None, dict[str, str]]] = {
         "id": "id", "service_id": "service_id", "service_at_location_id": "service_at_location_id", "name": "name",
         "description": "description", "extent": "extent", "extent_type": "extent_type", "uri": "uri",
     }),
+    "cost_option": (CostOption, {
+        "id": "id", "service_id": "service_id", "valid_from": "valid_from", "valid_to": "valid_to",
+        "option": "option", "currency": "currency", "amount": "amount", "amount_description": "amount_description",
+    }),
+    "organization_identifier": (OrganizationIdentifier, {
+        "id": "id", "organization_id": "organization_id", "identifier_scheme": "identifier_scheme",
+        "identifier_type": "identifier_type", "identifier": "identifier",
+    }),
     # The official tabular descriptor of 3.1 lists no columns for these two
     # (an omission of the specification): their columns come from the JSON
     # schemas, and the export ships them as x_ files (see export.py).
@@ -296,6 +394,10 @@ OUTGOING: dict[tuple[str, str], Callable[[Any], Any]] = {
     # A link without a publisher's id has one derived from the pair.
     ("attribute", "id"): lambda link: link.id or attribute_id(link.service_id, link.taxonomy_term_id),
     ("attribute", "link_entity"): lambda link: "service",
+    # A country or municipality: its name and ISO page, unless the area has
+    # its own (the import drops them again when they are exactly these).
+    ("service_area", "name"): area_name,
+    ("service_area", "uri"): area_uri,
 }
 
 # Columns naming another table's row: (table, column) → (table named, relationship).
@@ -333,6 +435,8 @@ REFERENCES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("service_area", "service_at_location_id"): ("service_at_location", "service_at_location"),
     ("service_capacity", "service_id"): ("service", "service"),
     ("service_capacity", "unit_id"): ("unit", "unit"),
+    ("cost_option", "service_id"): ("service", "service"),
+    ("organization_identifier", "organization_id"): ("organization", "organization"),
     ("x_taxonomy_term_label", "term_id"): ("taxonomy_term", "term"),
 }
 for _table in ("organization", "service", "location", "address", "phone", "contact", "schedule",
@@ -380,9 +484,12 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "count"): _positive,
     ("service", "minimum_age"): _non_negative,
     ("service", "maximum_age"): _non_negative,
+    ("cost_option", "currency"): _currency,
+    ("cost_option", "amount"): _non_negative,
 }
 # Values written in another case are accepted in the usual one.
-UPPER = {("address", "country"), ("schedule", "byday"), ("schedule", "freq"), ("schedule", "wkst")}
+UPPER = {("address", "country"), ("schedule", "byday"), ("schedule", "freq"), ("schedule", "wkst"),
+         ("cost_option", "currency"), ("x_service_area", "area_code")}
 
 
 @cache
@@ -532,7 +639,8 @@ def tables() -> dict[str, Table]:
         official[name] = _json_schema_resource(name, official[name]["path"])
     for name in ("taxonomy", "taxonomy_term", "organization", "service", "location", "address",
                  "service_at_location", "contact", "phone", "schedule", "language", "accessibility",
-                 "required_document", "attribute", "url", "service_area", "unit", "service_capacity"):
+                 "required_document", "attribute", "url", "service_area", "cost_option", "organization_identifier",
+                 "unit", "service_capacity"):
         result[name] = _hsds_table(official[name])
     for name in FROM_JSON_SCHEMA:
         table = result[name]
@@ -562,11 +670,22 @@ def tables() -> dict[str, Table]:
             Column("text_language", attr="text_language", check=_language_code),
             Column("status", attr="status", enum=ORGANIZATION_STATUSES),
             *_provenance())
+    # free_of_charge follows from the service's cost options now (costs.py),
+    # which cost_options.csv carries: one fact in one place, so the export no
+    # longer writes it. Packages of earlier versions still have it, and are
+    # read: a flag of a service without cost options becomes one (validator.py).
     x_table("x_service", Service, "service", *_provenance(verified=False),
-            Column("free_of_charge", type="boolean", attr="free_of_charge"))
+            Column("free_of_charge", type="boolean", attr="free_of_charge", legacy=True))
     x_table("x_location", Location, "location", *_provenance(),
             Column("wheelchair_accessible", type="boolean", attr="wheelchair_accessible"),
-            Column("geocode_precision", attr="geocode_precision", enum=GEOCODE_PRECISIONS))
+            Column("geocode_precision", attr="geocode_precision", enum=GEOCODE_PRECISIONS),
+            Column("confidential", type="boolean", attr="confidential"))
+    # The code of an area that is a country or a municipality: exact, where
+    # services_areas.csv only has the name and ISO page other publishers read
+    # (a package without this file: the import recognises them, validator.py).
+    x_table("x_service_area", ServiceArea, "service_area", Column("area_code", attr="area_code", check=_area_code))
+    x_table("x_cost_option", CostOption, "cost_option",
+            Column("position", type="integer", attr="position", check=_non_negative))
     x_table("x_address", Address, "address", *_provenance())
     x_table("x_contact", Contact, "contact", *_provenance())
     x_table("x_phone", Phone, "phone", *_provenance())
@@ -582,7 +701,7 @@ def hsds_row(table_name: str, record: Any) -> dict[str, Any]:
     where the directory holds nothing: what the export writes and what the
     API's objects are made of."""
     row = {}
-    for column in tables()[table_name].columns:
+    for column in tables()[table_name].written_columns:
         if column.export is not None:
             row[column.name] = column.export(record)
         elif column.attr is not None:

@@ -31,13 +31,14 @@ class Point:
 def locate_postcode(session: Session, postcode: str) -> Point | None:
     """The centre of the directory's geocoded locations with that postal
     code (LV-1234 / LT-12345, however an address writes it); None when no
-    listing has it."""
+    listing has it. A confidential location's code is not public: it counts
+    for nothing here, so neither the answer nor a 400 gives it away."""
     digits = postcode.split("-")[1]
     rows = session.execute(
         select(Address.postal_code, Location.id, Location.latitude, Location.longitude)
         .join(Location, Location.id == Address.location_id)
         .where(Address.postal_code.contains(digits), Location.latitude.is_not(None),
-               Location.longitude.is_not(None))
+               Location.longitude.is_not(None), Location.confidential.is_(False))
     )
     points = {location_id: (lat, lon) for code, location_id, lat, lon in rows if normalise_postcode(code) == postcode}
     if not points:

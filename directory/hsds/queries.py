@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +25,7 @@ from ..models import (
     TaxonomyTerm,
     TaxonomyTermLabel,
 )
+from .. import confidential
 from ..search import MAX_QUERY_LENGTH
 from ..textnorm import sort_key
 from . import nearby
@@ -106,7 +108,10 @@ def _service_at_location_parts(path) -> list:
 def _service_loads(nested: bool, with_organization: bool = True) -> list:
     """Loader options for services as records.py shows them: one query per
     kind of nested record, whatever the number of services."""
-    loads = [selectinload(Service.organization)] if with_organization else []
+    loads = []
+    if with_organization:
+        organization = selectinload(Service.organization)
+        loads.append(organization.selectinload(Organization.identifiers) if nested else organization)
     if nested:
         loads += [
             *_phones(Service.phones),
@@ -116,6 +121,7 @@ def _service_loads(nested: bool, with_organization: bool = True) -> list:
             selectinload(Service.required_documents),
             selectinload(Service.urls),
             selectinload(Service.service_areas),
+            selectinload(Service.cost_options),
             selectinload(Service.capacities).selectinload(ServiceCapacity.unit),
             selectinload(Service.term_links).selectinload(ServiceTermLink.term).selectinload(TaxonomyTerm.taxonomy),
             selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
@@ -171,6 +177,7 @@ def _organization_loads(full_service: bool = False) -> list:
         *_phones(Organization.phones),
         *_contacts(Organization.contacts),
         selectinload(Organization.urls),
+        selectinload(Organization.identifiers),
         services.options(*_service_loads(True, with_organization=False)) if full_service else services,
         *_location_parts(selectinload(Organization.locations)),
     ]
@@ -277,13 +284,13 @@ def service_at_location_results(session: Session, query: ListQuery, now: datetim
     selection = select_services(session, query, now)
     rank = {service_id: i for i, service_id in enumerate(selection.all_ids())}
     rows = session.execute(
-        select(ServiceAtLocation.id, ServiceAtLocation.service_id, Location.name, Location.latitude,
-               Location.longitude)
+        select(ServiceAtLocation.id, ServiceAtLocation.service_id, ServiceAtLocation.location_id, Location.name,
+               Location.latitude, Location.longitude, Location.confidential)
         .join(Service, Service.id == ServiceAtLocation.service_id)
         .join(Location, Location.id == ServiceAtLocation.location_id)
         .where(_is_public())
     ).all()
-    rows = [row for row in rows if row.service_id in rank]
+    rows = _public_points(session, [row for row in rows if row.service_id in rank])
     if origin is not None:
         rows = _near_postcode(session, rows, origin, query.proximity_m)
         matching = sorted(
@@ -301,6 +308,25 @@ def service_at_location_results(session: Session, query: ListQuery, now: datetim
 
     return Results.of_ids([key[-1] for key in matching], load,
                           lambda sal: service_at_location_dict(sal, nested=query.full, with_service=True))
+
+
+class _Placed(NamedTuple):
+    id: str
+    service_id: str
+    name: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+def _public_points(session: Session, rows: list) -> list[_Placed]:
+    """The rows with a confidential location at its town: distances and
+    `proximity` measured from its own point would give that point away."""
+    towns = confidential.town_points(session, (row.location_id for row in rows if row.confidential))
+    return [
+        _Placed(row.id, row.service_id, row.name, *towns.get(row.location_id, (None, None)))
+        if row.confidential else _Placed(row.id, row.service_id, row.name, row.latitude, row.longitude)
+        for row in rows
+    ]
 
 
 def _near_postcode(session: Session, rows: list, origin: nearby.Point, proximity_m: float | None) -> list:

@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from functools import cache
 from typing import Any
 
+from ..confidential import public_location
 from ..models import (
     Contact,
     Location,
@@ -116,7 +117,10 @@ def capacity_dict(capacity: ServiceCapacity) -> dict:
 def location_dict(location: Location, nested: bool = True) -> dict:
     """Coordinates are what geocoding found: for an address without a street
     that is the town (or the municipality's town), as on the website's map.
+    A confidential location has its town's coordinates and addresses without
+    street or postal code (directory/confidential.py): the API is public.
     Not `nested`: the one-to-one fields only."""
+    location = public_location(location)
     data = fields("location", location)
     if not nested:
         return data
@@ -155,7 +159,9 @@ def service_dict(service: Service, nested: bool = True, with_organization: bool 
     everything HSDS nests in a service that the directory holds."""
     data = fields("service", service)
     if with_organization:
-        data["organization"] = organization_dict(service.organization)
+        # Fully nested: with the organization's registration numbers, which
+        # a social worker checks a provider by (its one-to-one fields otherwise).
+        data["organization"] = organization_dict(service.organization, with_identifiers=nested)
     if nested:
         data.update(
             additional_urls=_many("url", service.urls),
@@ -166,6 +172,8 @@ def service_dict(service: Service, nested: bool = True, with_organization: bool 
             contacts=_contacts(service.contacts),
             languages=_many("language", service.languages),
             required_documents=[fields("required_document", document) for document in service.required_documents],
+            # In the service's own order (its position), as the website lists them.
+            cost_options=[fields("cost_option", option) for option in service.cost_options],
             capacities=[capacity_dict(capacity) for capacity in _by_id(service.capacities)],
             attributes=[attribute_dict(link) for link in sorted(
                 service.term_links, key=lambda link: (link.term.position, link.taxonomy_term_id))],
@@ -173,10 +181,15 @@ def service_dict(service: Service, nested: bool = True, with_organization: bool 
     return data
 
 
-def organization_dict(org: Organization, nested: bool = False) -> dict:
-    """An HSDS organization; with `nested` its websites, phones, contacts,
-    locations and (not an HSDS field) its active services in the list shape."""
+def organization_dict(org: Organization, nested: bool = False, with_identifiers: bool = False) -> dict:
+    """An HSDS organization; with `nested` its registration numbers,
+    websites, phones, contacts, locations and (not an HSDS field) its active
+    services in the list shape; `with_identifiers`: its registration numbers
+    only (in a fully nested service)."""
     data = fields("organization", org)
+    if nested or with_identifiers:
+        data["organization_identifiers"] = [fields("organization_identifier", identifier)
+                                            for identifier in org.identifiers]
     if nested:
         data.update(
             additional_websites=_many("url", org.urls),

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask_babel import gettext
 
+from ..costs import MAX_COST_OPTIONS
+from ..identifiers import MAX_IDENTIFIERS
 from ..publishing import MAX_HOUR_ROWS, MAX_PHONES, MAX_REQUIRED_DOCUMENTS
 
 # ------------------------------------------------------------------ limits
@@ -25,6 +27,8 @@ ROWS_PER_RECORD = {
     "phone": (MAX_PHONES, ("organization_id", "service_id", "location_id")),
     "schedule": (MAX_HOUR_ROWS, ("service_id", "location_id")),
     "required_document": (MAX_REQUIRED_DOCUMENTS, ("service_id",)),
+    "cost_option": (MAX_COST_OPTIONS, ("service_id",)),
+    "organization_identifier": (MAX_IDENTIFIERS, ("organization_id",)),
 }
 
 CHUNK = 500  # ids per IN (…) query

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -12,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import costs, identifiers
 from ..models import (
+    CostOption,
     Organization,
     ServiceAtLocation,
     Taxonomy,
@@ -20,7 +23,20 @@ from ..models import (
 )
 from ..languages import normalise_language
 from ..publishing import slugify
-from .mapping import FREE_TEXT, INCOMPLETE_ADDRESS, OWNERS, REFERENCES, TERM_NAME_LANGUAGE, Table, _key, tables
+from .mapping import (
+    ATTRIBUTE_NAMESPACE,
+    FREE_TEXT,
+    INCOMPLETE_ADDRESS,
+    OWNERS,
+    REFERENCES,
+    TERM_NAME_LANGUAGE,
+    Table,
+    _key,
+    coded_area_name,
+    coded_area_uri,
+    recognised_area_code,
+    tables,
+)
 from .reader import Package, RawTable
 from .report import CHUNK, ROWS_PER_RECORD, Report
 from .values import Invalid, convert
@@ -241,8 +257,10 @@ def _validate_once(session: Session, package: Package, keep_raw: bool) -> Report
     _check_parents(session, package, valid, files, report, "taxonomy_term", TaxonomyTerm,
                    TaxonomyTerm.parent_id, "parent_id")
     _drop_repeated_taxonomy_names(session, valid)
+    _free_flags_as_cost_options(session, valid, files, report)
     _drop_flag_words(valid)
     _check_unique_codes(session, package, valid, files, report)
+    package.derived["area_code"] = _settle_area_codes(valid)
     _check_rows_per_record(valid, files, report)
 
     if INCOMPLETE_ADDRESS in valid:
@@ -251,16 +269,81 @@ def _validate_once(session: Session, package: Package, keep_raw: bool) -> Report
     return report
 
 
+def legacy_cost_option_id(service_id: str) -> str:
+    """The id of the cost option an earlier version's free-of-charge flag
+    becomes: the same at every import of that package."""
+    return str(uuid.uuid5(ATTRIBUTE_NAMESPACE, f"free_of_charge:{service_id}"))
+
+
+def _free_flags_as_cost_options(session: Session, valid, files, report: Report) -> None:
+    """x_services.csv of an earlier version states free_of_charge, which
+    now follows from cost options (directory/costs.py). A flag of a service
+    without cost options (in the package or the database) becomes one, as
+    migration 0012 did for the flags it found: free → an amount of 0 EUR;
+    not free → an option without an amount. Beside cost options the flag
+    says nothing more: they decide."""
+    flags = {values["id"]: (number, values["free_of_charge"]) for number, values in valid.get("x_service", [])
+             if values.get("id") is not None and values.get("free_of_charge") is not None}
+    if not flags:
+        return
+    costed = {values.get("service_id") for _n, values in valid.get("cost_option", [])}
+    for chunk in _chunks(set(flags) - costed):
+        costed.update(session.scalars(select(CostOption.service_id).where(CostOption.service_id.in_(chunk))))
+    files.setdefault("cost_option", tables()["cost_option"].path)
+    for service_id, (number, free) in flags.items():
+        if service_id in costed:
+            continue
+        option = {"id": legacy_cost_option_id(service_id), "service_id": service_id}
+        if free:
+            option.update(amount=0.0, currency=costs.DEFAULT_CURRENCY)
+            message = _l("Imported as a cost option of 0 EUR (free of charge): this directory now keeps "
+                         "costs as HSDS cost options.")
+        else:
+            message = _l("Imported as a cost option without an amount (not free of charge): this directory now "
+                         "keeps costs as HSDS cost options.")
+        valid.setdefault("cost_option", []).append((number, option))
+        report.warn(files["x_service"], number, "free_of_charge", message)
+
+
+def _settle_area_codes(valid) -> dict[str, str]:
+    """The country or municipality each service area is: as x_service_areas.csv
+    states it (empty there: none), else recognised from the area's ISO page
+    or name (another publisher's package); an area not recognised is kept
+    as it came, without a code. A name and uri that are only what the
+    export writes for the code are not kept twice. Answers the codes for
+    areas without an x_ row ({id: code}, for the writer)."""
+    stated = {values.get("id"): values.get("area_code") for _n, values in valid.get("x_service_area", [])}
+    found = {}
+    for _number, values in valid.get("service_area", []):
+        id_ = values.get("id")
+        if id_ in stated:
+            code = stated[id_]
+        else:
+            code = recognised_area_code(values.get("name"), values.get("uri"))
+            if code is not None and id_ is not None:
+                found[id_] = code
+        if code is None:
+            continue
+        if values.get("name") == coded_area_name(code):
+            values["name"] = None
+        if values.get("uri") == coded_area_uri(code):
+            values["uri"] = None
+    return found
+
+
 def _drop_flag_words(valid) -> None:
     """A fees_description that is only the words the directory writes for
-    its free-of-charge flag (x_services.csv) is the flag, not a text of the
-    listing: kept once, as the flag."""
-    flags = {values.get("id"): values.get("free_of_charge") for _n, values in valid.get("x_service", [])}
+    its free-of-charge flag is the flag, not a text of the listing: kept
+    once, as the cost options. Either word, for a service with a flag (its
+    cost options, or an earlier version's x_services.csv): a publisher who
+    changed the options left the words of the old ones ("Bez maksas." for
+    a service no longer free), and the export writes them anew from the options."""
+    flagged = {values.get("id") for _n, values in valid.get("x_service", [])
+               if values.get("free_of_charge") is not None}
+    flagged.update(values.get("service_id") for _n, values in valid.get("cost_option", []))
+    words = {word for pair in FREE_TEXT.values() for word in pair}
     for _number, values in valid.get("service", []):
-        flag = flags.get(values.get("id"))
-        if flag is not None and values.get("fees_description") in {
-            words[0 if flag else 1] for words in FREE_TEXT.values()
-        }:
+        if values.get("id") in flagged and values.get("fees_description") in words:
             values["fees_description"] = None
 
 
@@ -284,6 +367,11 @@ def _too_many(table: str, count: int, limit: int):
         return _l("Too many phones for one record (%(count)d, at most %(max)d).", count=count, max=limit)
     if table == "schedule":
         return _l("Too many opening hours for one record (%(count)d, at most %(max)d).", count=count, max=limit)
+    if table == "cost_option":
+        return _l("Too many cost options for one service (%(count)d, at most %(max)d).", count=count, max=limit)
+    if table == "organization_identifier":
+        return _l("Too many registration numbers for one organization (%(count)d, at most %(max)d).",
+                  count=count, max=limit)
     return _l("Too many things to bring for one service (%(count)d, at most %(max)d).", count=count, max=limit)
 
 
@@ -314,10 +402,15 @@ def _row_problems(table: str, values: dict[str, Any]) -> list[tuple[str, Any, se
         if low is not None and high is not None and low > high:
             problems.append(("minimum_age", _l("The minimum age is above the maximum age."),
                              {"minimum_age", "maximum_age"}))
-    if table == "schedule":
+    if table in ("schedule", "cost_option"):
         opens, closes = values.get("valid_from"), values.get("valid_to")
         if opens is not None and closes is not None and opens > closes:
             problems.append(("valid_from", _l("valid_from is after valid_to."), {"valid_from", "valid_to"}))
+    if table == "organization_identifier" and values.get("identifier") is not None:
+        # LV-RE: 11 digits, LT-RC: 9 digits; any other scheme as it comes.
+        message = identifiers.check(values.get("identifier_scheme"), values["identifier"])
+        if message is not None:
+            problems.append(("identifier", message, {"identifier_scheme", "identifier"}))
     return problems
 
 
@@ -340,6 +433,16 @@ def _normalise_row(table: str, values: dict[str, Any], invalid: set[str], file: 
         values["language"] = None if code == TERM_NAME_LANGUAGE else code
     if table == "schedule":
         _times_in_one_offset(values, invalid, file, number, report)
+    if table == "organization_identifier" and not invalid & {"identifier_scheme", "identifier"}:
+        scheme = values.get("identifier_scheme")
+        if scheme is not None and scheme.upper() in identifiers.SCHEMES:
+            # The directory's schemes as it writes them ("lv-re" is LV-RE), and
+            # their numbers without the spaces people group digits with
+            # ("400 0800 0000"): the registers' numbers have none. Numbers of
+            # other schemes are kept exactly as they come.
+            values["identifier_scheme"] = scheme.upper()
+            if values.get("identifier") is not None:
+                values["identifier"] = identifiers.normalise(values["identifier"]) or values["identifier"]
     if table == "schedule" and values.get("freq") == "WEEKLY" and values.get("byday"):
         # One spelling of a weekday list, so that re-imports compare equal.
         values["byday"] = ",".join(item.strip() for item in values["byday"].split(","))

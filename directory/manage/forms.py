@@ -28,6 +28,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
     URLField,
 )
@@ -35,7 +36,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import URL, Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import publishing
+from .. import capacity, costs, identifiers, publishing
 from ..form_base import REQUIRED, VALID_EMAIL
 from ..form_base import DirectoryForm
 from ..models import WEEKDAYS
@@ -53,6 +54,8 @@ TEXT_LIMIT = 10000
 GROUPS = {
     "service": (_l("The service"), None),
     "use": (_l("Who can use it and how"), None),
+    "area": (_l("Area served"), _l("Social workers check whether a service takes people from their client's "
+                                   "municipality.")),
     "contact": (_l("Contact"), None),
     "address": (_l("Address"), _l("The map position is found again from the address when you save it.")),
     "access": (_l("Getting there and access"), None),
@@ -291,6 +294,75 @@ class PhoneRowForm(RowForm):
         return {"number": " ".join(self.number.data.split()), "description": text_of(self.description.data)}
 
 
+_AMOUNT = re.compile(r"^\d{1,7}([.,]\d{1,2})?$")
+
+
+class CostRowForm(RowForm):
+    amount = StringField(_l("Amount"), description=_l("0 for free of charge"),
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    currency = StringField(_l("Currency"), default=costs.DEFAULT_CURRENCY,
+                           description=_l("A 3-letter code, such as EUR"), render_kw={"size": "3", "autocomplete": "off"})
+    option = StringField(_l("What it covers"), description=_l("For example: one day, a meal, a night"))
+    amount_description = StringField(_l("For whom"), description=_l("For example: pensioners, residents of the "
+                                                                  "municipality"))
+    CONTENT = ("amount", "option", "amount_description")
+
+    def row_legend(self, number: int):
+        return _l("Cost, row %(number)s", number=number)
+
+    def check_row(self) -> None:
+        amount = (self.amount.data or "").strip().replace(" ", "")
+        if not amount:
+            self.amount.errors.append(_l("Enter the amount, 0 for free of charge."))
+        elif not _AMOUNT.match(amount) or float(amount.replace(",", ".")) > costs.MAX_AMOUNT:
+            self.amount.errors.append(_l("Enter an amount in numbers, such as 5 or 5,50."))
+        if not re.fullmatch(r"[A-Za-z]{3}", (self.currency.data or "").strip()):
+            self.currency.errors.append(_l("Enter a 3-letter currency code, such as EUR."))
+        for name in ("option", "amount_description"):
+            if len(self[name].data or "") > 300:
+                self[name].errors.append(_l("Use at most %(max)d characters.", max=300))
+
+    def to_value(self) -> dict[str, Any]:
+        amount = self.amount.data.strip().replace(" ", "").replace(",", ".")
+        return {"amount": float(amount), "currency": self.currency.data.strip().upper(),
+                "option": text_of(self.option.data), "amount_description": text_of(self.amount_description.data)}
+
+
+class IdentifierRowForm(RowForm):
+    scheme = SelectField(
+        _l("Register"),
+        choices=lambda: [SelectChoice(code, scheme.label) for code, scheme in identifiers.SCHEMES.items()],
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    identifier = StringField(_l("Number"), render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    CONTENT = ("identifier",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A number an import brought under another register stays in its register.
+        scheme = self.scheme.data
+        if scheme and scheme not in identifiers.SCHEMES and len(scheme) <= 100:
+            self.scheme.choices = [*self.scheme.choices, SelectChoice(scheme, scheme)]
+
+    def row_legend(self, number: int):
+        return _l("Registration number, row %(number)s", number=number)
+
+    def check_row(self) -> None:
+        if self.scheme.errors:
+            return
+        problem = identifiers.check(self.scheme.data, self.identifier.data)
+        if problem is not None:
+            self.identifier.errors.append(problem)
+
+    def to_value(self) -> dict[str, Any]:
+        return {"scheme": self.scheme.data, "identifier": identifiers.normalise(self.identifier.data)}
+
+
+def _cost_row_data(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cost options as the rows' data: amounts as people write them."""
+    return [{**row, "amount": "" if row.get("amount") is None else f"{row['amount']:g}"} for row in value or []]
+
+
 # ------------------------------------------------------------ fields of the registry
 # The form field of each kind of registry field (publishing.KINDS): how it is
 # made from the registry entry (label, hint, limit, choices), how its data
@@ -338,6 +410,10 @@ def _yes_no_input(field: publishing.Field, hint=None):
 def _age_input(field: publishing.Field, hint=None):
     return IntegerField(field.label, validators=[Optional(), age_range], invalid_value_message=WHOLE_NUMBER,
                         description=hint or field.hint)
+
+
+def _check_input(field: publishing.Field, hint=None):
+    return BooleanField(field.label, description=hint or field.hint)
 
 
 def _choices(field: publishing.Field, blank: bool = False):
@@ -402,8 +478,13 @@ FORM_KINDS: dict[str, FormKind] = {
     publishing.HOURS: FormKind(_rows_input(HoursRowForm, publishing.MAX_HOUR_ROWS, HoursRowList), _read_hours),
     publishing.PHONES: FormKind(_rows_input(PhoneRowForm, publishing.MAX_PHONES), _read_rows),
     publishing.DOCUMENTS: FormKind(_documents_input, lambda f: lines_of(f.data), lambda v: "\n".join(v or [])),
+    publishing.CHECK: FormKind(_check_input, lambda f: bool(f.data)),
+    publishing.COSTS: FormKind(_rows_input(CostRowForm, costs.MAX_COST_OPTIONS), _read_rows, _cost_row_data),
+    publishing.IDENTIFIERS: FormKind(_rows_input(IdentifierRowForm, identifiers.MAX_IDENTIFIERS), _read_rows,
+                                     lambda value: [{"scheme": row.get("scheme"), "identifier": row.get("identifier")}
+                                                    for row in value or []]),
 }
-ROW_KINDS = (publishing.HOURS, publishing.PHONES)
+ROW_KINDS = (publishing.HOURS, publishing.PHONES, publishing.COSTS, publishing.IDENTIFIERS)
 
 
 def form_field(field: publishing.Field, hint=None):
@@ -518,3 +599,42 @@ class ProposeForm(DirectoryForm):
             return {name: FORM_KINDS[registry[name].kind].read(self[name]) for name in names}
 
         return {**read(_ORGANIZATION, self.ORGANIZATION_FIELDS), "location": read(_LOCATION, self.LOCATION_FIELDS)}
+
+
+# ------------------------------------------------------------ free places
+
+CAPACITY_REQUIRED = _l("Enter how many are free now, such as 3 (0 if none).")
+CAPACITY_RANGE = _l("Enter a number from 0 to %(max)d.", max=capacity.MAX_AVAILABLE)
+CAPACITY_WHOLE = _l("Enter a whole number, such as 3.")
+
+
+def capacity_range(form, field) -> None:
+    if field.data is not None and not 0 <= field.data <= capacity.MAX_AVAILABLE:
+        raise ValidationError(CAPACITY_RANGE)
+
+
+class CapacityForm(DirectoryForm):
+    """Free places now, for one service (directory.capacity). The organization
+    page holds one a service: the prefix keeps their ids and names apart."""
+
+    available = IntegerField(
+        _l("Free places now"), validators=[InputRequired(message=CAPACITY_REQUIRED), capacity_range],
+        invalid_value_message=CAPACITY_WHOLE,
+        render_kw={"inputmode": "numeric", "min": 0, "max": capacity.MAX_AVAILABLE, "step": 1},
+    )
+    unit = SelectField(_l("Counted in"), invalid_choice_message=INVALID_CHOICE)
+    save = SubmitField(_l("Save"))
+    clear = SubmitField(_l("No longer tracked"))
+
+    @classmethod
+    def for_service(cls, service, formdata=None) -> CapacityForm:
+        """The form of `service`: what was sent (`formdata`), else what is saved."""
+        current = capacity.tracked(service)
+        data = {"unit": capacity.DEFAULT_UNIT}
+        if current is not None:
+            available = current.available
+            data = {"available": int(available) if float(available).is_integer() else available,
+                    "unit": capacity.unit_code(current.unit)}
+        form = cls(formdata=formdata, data=data, prefix=f"capacity-{service.id}")
+        form.unit.choices = capacity.unit_choices(service)
+        return form

@@ -8,13 +8,13 @@ without JavaScript; with htmx, the "Add a row" buttons swap only their rows.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import administration, publishing, referral_workflow
+from .. import administration, capacity, publishing, referral_workflow
 from ..form_base import ActionForm
 from ..reports import PROBLEM_KIND_LABELS
 from ..extensions import db
@@ -22,7 +22,7 @@ from ..models import Location, Organization, ProblemReport, Revision, Service
 from ..permissions import require_editor_of, role_required
 from ..web import or_404, wants_fragment
 from . import EDITORS, bp
-from .forms import LocationForm, OrganizationForm, ProposeForm, ServiceForm
+from .forms import CapacityForm, LocationForm, OrganizationForm, ProposeForm, ServiceForm
 
 # Form buttons that only steer the form; never carried back from the conflict page.
 CONTROL_FIELDS = {"csrf_token", "version", "save", "back_to_form"}
@@ -172,7 +172,9 @@ def organization(org_id: str):
     return _organization_page(org, form)
 
 
-def _organization_page(org: Organization, form: OrganizationForm):
+def _organization_page(org: Organization, form: OrganizationForm, capacity_forms: dict | None = None):
+    """`capacity_forms`: a form sent back with its errors, by service id; the
+    other active services get theirs with what is saved."""
     revisions = publishing.history(db.session, org)
     names = {org.id: org.name}
     names.update({location.id: location.name or org.name for location in org.locations})
@@ -187,6 +189,8 @@ def _organization_page(org: Organization, form: OrganizationForm):
         action=url_for("manage.edit_organization", org_id=org.id),
         revertible=publishing.REVERTIBLE_ACTIONS, reports=reports,
         problem_kind_labels=PROBLEM_KIND_LABELS, resolve_form=ActionForm(),
+        capacity_forms={**{service.id: CapacityForm.for_service(service)
+                           for service in org.services if service.status == "active"}, **(capacity_forms or {})},
     )
 
 
@@ -265,6 +269,41 @@ def new_service(org_id: str):
             _saved(org, publishing.latest_revision(db.session, service))
             return _to_organization(org)
     return render_template(template, **context)
+
+
+@bp.post("/services/<service_id>/capacity")
+@role_required(*EDITORS)
+def service_capacity(service_id: str):
+    """Free places now, in one click: how many and of what, or "No longer
+    tracked". Without JavaScript: back to the organization page with a
+    message. With htmx: only this service's block, errors too (with 200:
+    htmx swaps 2xx answers only)."""
+    service, org = _service(service_id)
+    if service.status != "active":
+        abort(404, "Only an active service states free places")
+    form = CapacityForm.for_service(service, request.form)
+    said = None
+    if form.clear.data:  # its CSRF token was checked before the view (CSRFProtect)
+        capacity.clear_capacity(db.session, service, current_user)
+        db.session.commit()
+        said = _("Not tracked: residents see nothing about free places.")
+    elif form.validate_on_submit():
+        saved = capacity.set_capacity(db.session, service, form.available.data, form.unit.data, user=current_user)
+        db.session.commit()
+        said = _("Saved: %(capacity)s.", capacity=capacity.free_text(saved))
+    if wants_fragment():
+        shown_form = CapacityForm.for_service(service) if said else form
+        response = make_response(render_template(
+            "manage/_capacity.html", service=service, capacity_form=shown_form, said=said))
+    elif said:
+        flash(said, "info")
+        response = redirect(url_for("manage.organization", org_id=org.id) + f"#capacity-{service.id}")
+    else:
+        org_form = OrganizationForm(formdata=None, data=OrganizationForm.initial(
+            publishing.current_values(org), org.version))
+        response = make_response(_organization_page(org, org_form, {service.id: form}), 400)
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.post("/services/<service_id>/retire")

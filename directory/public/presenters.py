@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from ..opening_hours import OpenStatus, opening_status
 from ..recurrence import RULE_FIELDS
-from ..search import SearchPage, ServiceSummary
+from ..search import SERVES_HERE, SearchPage, ServiceSummary
 from ..templating import country_name, format_distance, language_name, service_url
 
 
@@ -42,6 +42,12 @@ def search_chips(result: SearchPage) -> list[Chip]:
         labels.append(("near", _("Near %(place)s", place=filters.near)))
     if filters.radius and filters.wants_distance:
         labels.append(("radius", _("Within %(distance)s", distance=format_distance(filters.radius))))
+    if result.served and result.served.municipality:
+        labels.append(("serves", _("Serving %(area)s", area=result.served.municipality.name)))
+    elif result.served:
+        labels.append(("serves", _("Serving the place I search near")))
+    if filters.age_years is not None:
+        labels.append(("age", _("Age %(age)s", age=filters.age_years)))
     flag_labels = {
         "free": _("Free of charge"),
         "wheelchair": _("Wheelchair accessible"),
@@ -52,8 +58,10 @@ def search_chips(result: SearchPage) -> list[Chip]:
             labels.append((flag, label))
     removals = {
         "q": {"q": ""}, "place": {"place": ""}, "type": {"type": ""}, "group": {"group": ""},
-        "language": {"language": ""}, "radius": {"radius": 0},
-        "near": {"near": "", "lat": None, "lon": None, "radius": 0},
+        "language": {"language": ""}, "radius": {"radius": 0}, "serves": {"serves": ""}, "age": {"age": ""},
+        # "The place I search near" means nothing without one.
+        "near": {"near": "", "lat": None, "lon": None, "radius": 0,
+                 **({"serves": ""} if filters.serves == SERVES_HERE else {})},
         **{flag: {flag: False} for flag in flag_labels},
     }
     return [

@@ -6,9 +6,10 @@ from datetime import date, datetime, timezone
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from jinja2_fragments.flask import render_blocks
 
-from .. import i18n, listings, reports, search
+from .. import confidential, i18n, listings, reports, search
 from ..extensions import db, limiter
 from ..web import or_404, wants_fragment
 from . import bp, presenters, root
@@ -42,11 +43,13 @@ def home():
         statuses=statuses,
         near_suggestions=suggestions,
         radii=search.SearchFilters.RADII,
+        area_choices=search.area_choices(),
         page_size=search.PAGE_SIZE,
         max_query_length=search.MAX_QUERY_LENGTH,
     )
     if wants_fragment():
-        body = render_blocks("public/home.html", ["filters", "results"], fragment=True, **context)
+        body = render_blocks("public/home.html", ["area_and_age", "filters", "results"], fragment=True,
+                             **context)
     else:
         body = render_template("public/home.html", fragment=False, **context)
     response = make_response(body)
@@ -104,10 +107,12 @@ def published_centre(slug: str):
     return or_404(listings.get_centre(db.session, slug), "No centre with this address")
 
 
-def render_centre(org, report_form: ProblemReportForm) -> str:
-    return render_template(
+def render_centre(org, report_form: ProblemReportForm):
+    reveal = confidential.may_see_address(current_user, org)
+    body = render_template(
         "public/centre.html",
         org=org,
+        locations=[confidential.shown_location(location, reveal) for location in org.locations],
         services=[s for s in org.services if s.status == "active"],
         phones=listings.centre_phones(org),
         hours=listings.shown_hours(listings.centre_schedules(org)),
@@ -116,6 +121,11 @@ def render_centre(org, report_form: ProblemReportForm) -> str:
         ),
         report_form=report_form,
     )
+    response = make_response(body)
+    if reveal and any(location.confidential for location in org.locations):
+        # A page with a confidential address is kept by no cache, not even the browser's.
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/sources/<file_name>")

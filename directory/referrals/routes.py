@@ -13,7 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import municipalities, publishing
 from .. import referral_workflow as workflow
+from ..confidential import may_see_address
 from ..contact_card import contact_card
 from ..database import writes_database
 from ..extensions import db
@@ -68,8 +70,11 @@ def new():
         form.service_id.data = service.id
         form.client_language.data = g.lang
     status = 200
+    outside = False
     if request.method == "POST":
-        if form.validate_on_submit():
+        valid = form.validate_on_submit()
+        outside = valid and _outside_area(form, service)
+        if valid and not outside:
             try:
                 referral = workflow.send_referral(
                     db.session, service, current_user,
@@ -88,9 +93,26 @@ def new():
         else:
             status = 400
     return render_template(
-        "referrals/new.html", form=form, service=service, card=contact_card(service),
+        "referrals/new.html", form=form, service=service,
+        card=contact_card(service, reveal=may_see_address(current_user, service.organization)),
         referrable=workflow.referrable(service), receivers=workflow.has_receivers(db.session, service),
+        areas=[publishing.area_label(code) for code in sorted(municipalities.area_codes_of(service))],
+        outside=outside,
     ), status
+
+
+def _outside_area(form: ReferralForm, service: Service) -> bool:
+    """A client from a municipality the service says it does not serve, not
+    yet confirmed: the form says so on the field and asks again."""
+    code = form.client_municipality.data
+    if not code or municipalities.get(code) is None or form.outside_area_confirmed.data:
+        return False
+    if municipalities.service_serves(service, code) is not False:
+        return False
+    form.client_municipality.errors = [*form.client_municipality.errors, _(
+        "This service does not say it serves %(municipality)s. Check with the centre; if it agrees, tick "
+        "“Send it anyway” and send again.", municipality=municipalities.get(code).name)]
+    return True
 
 
 @bp.get("/<int:referral_id>")
@@ -144,5 +166,6 @@ def slip(referral_id: int):
     service = item.service
     return render_template(
         "referrals/slip.html", referral=item, status_label=workflow.STATUS_LABELS[item.status],
-        card=contact_card(service) if service is not None else None,
+        # The slip goes to the client: a confidential address is never on it.
+        card=contact_card(service, reveal=False) if service is not None else None,
     )

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import NEUTRAL_PAGE
+from .conftest import NEUTRAL_PAGE, axe_violations, describe
 
 pytestmark = pytest.mark.browser
 
@@ -183,3 +183,89 @@ def test_use_my_location(browser, live_server):
     expect(page.locator(".origin-note")).to_have_text("Vispirms tuvākie jūsu atrašanās vietai.")
     assert "Dienas centrs “Saskarsme”" in result_names(page)
     context.close()
+
+
+# ------------------------------------------------- serves my place, and age
+
+
+@pytest.fixture
+def youth_service(live_database_uri):
+    """A Daugavpils service for ages 16–25 serving only Zarasai district,
+    across the border, gone again after the test (the module's other tests
+    count the starter services)."""
+    from sqlalchemy import select
+
+    from conftest import make_app
+    from directory.extensions import db
+    from directory.models import Organization, Service, ServiceArea, ServiceAtLocation
+
+    app = make_app(live_database_uri)
+    with app.app_context():
+        centre = db.session.scalar(select(Organization).where(Organization.slug == "saskarsme"))
+        service = Service(name="Jauniešu konsultācijas", organization_id=centre.id, minimum_age=16, maximum_age=25,
+                          service_at_locations=[ServiceAtLocation(location_id=centre.locations[0].id)],
+                          service_areas=[ServiceArea(area_code="LT-60")])
+        db.session.add(service)
+        db.session.commit()
+        service_id = service.id
+    yield "Jauniešu konsultācijas"
+    with app.app_context():
+        db.session.delete(db.session.get(Service, service_id))
+        db.session.commit()
+
+
+def card(page, name):
+    return page.locator(".result", has=page.locator("h3 a", has_text=name))
+
+
+def test_area_and_age_filters_with_javascript(page, live_server, youth_service):
+    page.goto(f"{live_server}/en/")
+    mark_page(page)
+    page.locator("#serves").select_option("LV-DGV")
+    expect(page).to_have_url(re.compile(r"serves=LV-DGV"))
+    expect(page.locator(".served-note")).to_contain_text("Services serving Daugavpils.")
+    # The starter services state no area: kept, counted and marked.
+    expect(page.locator(".served-note")).to_contain_text("15 of them do not say which area they serve.")
+    expect(card(page, "Dienas centrs “Saskarsme”")).to_contain_text("Area served not stated")
+    assert youth_service not in result_names(page)
+    page.locator("#serves").select_option("LT-60")
+    expect(card(page, youth_service)).to_contain_text("Serves: Zarasų rajono savivaldybė")
+    expect(card(page, youth_service)).to_contain_text("Ages 16–25")
+    page.locator("#age").fill("15")
+    page.locator("#age").press("Enter")
+    expect(page).to_have_url(re.compile(r"age=15"))
+    expect(card(page, youth_service)).to_have_count(0)
+    expect(card(page, "Dienas centrs “Saskarsme”")).to_contain_text("Age range not stated")
+    page.locator("#age").fill("16")
+    page.locator("#age").press("Enter")
+    expect(card(page, youth_service)).to_have_count(1)
+    # A bad age: the field says so and keeps it; no age filter meanwhile.
+    page.locator("#age").fill("sixteen")
+    page.locator("#age").press("Enter")
+    expect(page.locator("#age-error")).to_contain_text("whole number of years")
+    expect(page.locator("#age")).to_have_value("sixteen")
+    expect(page.locator("#age")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".age-note")).to_have_count(0)
+    assert same_page(page)
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+
+
+def test_area_and_age_filters_without_javascript(page_without_js, live_server, youth_service):
+    page = page_without_js
+    page.goto(f"{live_server}/en/")
+    page.locator("#near").fill("Zarasai")
+    page.locator("#serves").select_option("here")
+    page.locator("#age").fill("16")
+    page.locator("#search-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/en/\?near=Zarasai&serves=here&age=16$"))
+    expect(page.locator(".served-note")).to_contain_text(
+        "Services serving Zarasai (the municipality of Zarasų rajono savivaldybė).")
+    expect(card(page, youth_service)).to_contain_text("Ages 16–25")
+    page.locator("#near").fill("Dūkštas")
+    page.locator("#age").fill("-3")
+    page.locator("#search-form button[type=submit]").click()
+    expect(page.locator(".area-notice")).to_contain_text("We could not tell which municipality “Dūkštas” is in")
+    expect(page.locator("#age-error")).to_be_visible()
+    expect(page.locator("#age")).to_have_value("-3")
+    assert youth_service in result_names(page)  # neither filter applied
