@@ -334,7 +334,7 @@ def test_the_centre_page_shows_the_town_and_says_why_the_street_is_missing(seede
     for lang in LANGUAGES:
         page = soup(client.get(f"/{lang}/centres/{SLUG}"))
         addresses = [element.get_text(" ", strip=True) for element in page.select("dd.address address")]
-        with force_locale(lang):
+        with seeded_app.test_request_context(f"/{lang}/"), force_locale(lang):
             note = gettext("Address not published: the centre will tell you where to go.")
         shelter_address = next(text for text in addresses if note in text)
         assert TOWN in shelter_address and MUNICIPALITY in shelter_address
@@ -388,7 +388,7 @@ def test_the_referral_form_shows_the_address_and_the_slip_says_the_centre_will_t
         assert response.status_code == 200
         slip = soup(response)
         assert slip.html["lang"] == lang
-        with force_locale(lang):
+        with seeded_app.test_request_context(f"/{lang}/"), force_locale(lang):
             sentence = gettext("The centre will tell you where to go.")
         addresses = [element.get_text(" ", strip=True) for element in slip.select(".address address")]
         assert any(sentence in text and TOWN in text for text in addresses), (lang, addresses)

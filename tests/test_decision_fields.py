@@ -5,6 +5,8 @@ municipality against the area the service serves."""
 
 from __future__ import annotations
 
+from flask_babel import force_locale, gettext
+
 from conftest import signed_in, soup
 from directory import municipalities, publishing
 from directory.extensions import db
@@ -202,3 +204,22 @@ def test_the_referral_form_sends_without_a_warning_inside_the_area_or_when_none_
     _serve_only(seeded_app, ["LV"])  # all of Latvia
     assert worker.post("/en/referrals/new", data=referral_form(
         worker, service_id, client_municipality="LV-DGV")).status_code == 302
+
+
+def test_the_clients_slip_says_the_ages_and_costs_in_the_clients_language(seeded_app, accounts):
+    with seeded_app.app_context():
+        service = db.session.get(Service, service_of(seeded_app, "saskarsme"))
+        publishing.apply_changes(db.session, service, {
+            "minimum_age": 16, "maximum_age": 25,
+            "cost_options": [{"amount": 2.5, "currency": "EUR", "option": "Pusdienas"}]}, None)
+        db.session.commit()
+        service_id = service.id
+    worker = signed_in(seeded_app, "worker@example.lv")
+    response = worker.post("/en/referrals/new", data=referral_form(worker, service_id, client_language="lt"))
+    referral_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    slip = soup(worker.get(f"/lt/referrals/{referral_id}/slip"))
+    with seeded_app.test_request_context("/lt/"), force_locale("lt"):
+        in_lithuanian = gettext("Ages %(minimum)s–%(maximum)s", minimum=16, maximum=25)
+    assert in_lithuanian != "Ages 16–25"  # the catalogue has it
+    assert slip.select_one("dd.ages").get_text(strip=True) == in_lithuanian
+    assert slip.select_one("dd.cost-options").get_text(strip=True).startswith("2,50\xa0€ — Pusdienas")
