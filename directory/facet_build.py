@@ -22,7 +22,7 @@ from typing import NamedTuple
 from sqlalchemy import or_, select, text, union_all
 from sqlalchemy.orm import Session
 
-from . import full_text, municipalities
+from . import confidential, full_text, municipalities
 from .facets import (
     FacetIndex,
     RuleGroup,
@@ -35,7 +35,6 @@ from .facets import (
     bits_of,
 )
 from .full_text import Folder
-from .gazetteer import GazetteerGeocoder
 from .models import (
     Address,
     Organization,
@@ -161,12 +160,12 @@ def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None)
     if only is not None:
         located = located.where(ServiceAtLocation.service_id.in_(only))
     town_position = _TownPositions()
-    for service_id, location_id, city, municipality, country, accessible, latitude, longitude, confidential in _stream(
+    for service_id, location_id, city, municipality, country, accessible, latitude, longitude, withheld in _stream(
         session, located
     ):
         if (at := slots.get(service_id)) is None:
             continue
-        if confidential:
+        if withheld:
             latitude, longitude = town_position(city, country)
         if latitude is not None and longitude is not None and at not in facts.coordinates:
             facts.coordinates[at] = (latitude, longitude)
@@ -201,25 +200,18 @@ def _read_facts(session: Session, slots: dict[str, int], only: list[str] | None)
 
 
 class _TownPositions:
-    """The point of a confidential location's town (the offline gazetteer),
-    never its own: a search near a place still finds it by its town, and
-    no distance or marker gives the exact point away. An unknown town: no
-    point at all. The result cards place it by the same rule."""
+    """The point of a confidential location's town, never its own
+    (confidential.town_point, the rule the result cards follow too): a search
+    near a place still finds it by its town, and no distance gives the exact
+    point away. Remembered per town for one build."""
 
     def __init__(self):
         self.known: dict[tuple, tuple[float | None, float | None]] = {}
-        self.geocoder: GazetteerGeocoder | None = None
 
     def __call__(self, city: str | None, country: str | None) -> tuple[float | None, float | None]:
-        if not city or not city.strip():
-            return None, None
         key = (city, country)
         if key not in self.known:
-            self.geocoder = self.geocoder or GazetteerGeocoder()
-            found = self.geocoder.geocode({"city": city}, country_codes=country or None)
-            # Only the town itself: the gazetteer's fallback to an area's town is another place.
-            town = found is not None and found.raw["precision"] == "town"
-            self.known[key] = (found.latitude, found.longitude) if town else (None, None)
+            self.known[key] = (confidential.town_point(city, country) or (None, None, None))[:2]
         return self.known[key]
 
 
