@@ -29,6 +29,11 @@ through the Flask test client, one htmx fragment request after another:
   cold words          p50 / p95 of the mix, each query once, its other words
                       new to the process (the full-text index is asked);
   warm                p50 / p95 of 4 more rounds of the mix;
+  area and age filters
+                      the same, first and warm, for "serves people from"
+                      (a municipality, `here` from a typed town) and `age`,
+                      alone and with other filters (DECISION_QUERIES; 70 %
+                      of synthetic services state an area, 40 % an age);
   FTS5 alone          (SQLite) the mix's words run straight on service_fts;
   full text alone     (PostgreSQL) the query PostgresFullText.matching_keys
                       runs, straight, for the same words;
@@ -96,6 +101,15 @@ QUERIES = [
     "q=palidziba&wheelchair=1",
     "open=1",
     "q=zupa&page=3",
+]
+# The filters of what a social worker decides on (issue 18), timed beside the mix above.
+DECISION_QUERIES = [
+    "serves=LV-DGV",
+    "serves=LT-60&q=dienas",
+    "age=16",
+    "age=70&type=day-centre",
+    "serves=LV-111&age=16&group=youth",
+    "near=Daugavpils&serves=here",
 ]
 FIRST_TIME = {"centrs": "q=centrs", "krīz": "q=kr%C4%ABz"}
 FTS_WORDS = ["dienas", "krīz", "seniori", "vig", "dienas centrs", "higiēna duša", "centrs", "palidziba", "zupa"]
@@ -252,6 +266,8 @@ def bench(services: int, kind: str, writes: int, data_url: str | None = None) ->
         first_time = {word: timed(client, query) for word, query in FIRST_TIME.items()}
         cold = [timed(client, query) for query in QUERIES]
         warm = [timed(client, query) for _ in range(WARM_ROUNDS) for query in QUERIES]
+        decision_cold = [timed(client, query) for query in DECISION_QUERIES]
+        decision_warm = [timed(client, query) for _ in range(WARM_ROUNDS) for query in DECISION_QUERIES]
         rss, hwm = memory_mb()
 
         raw: list[float] = []
@@ -304,6 +320,9 @@ def bench(services: int, kind: str, writes: int, data_url: str | None = None) ->
             f"   | warm: p50 {statistics.median(warm):6.1f} ms  p95 {percentile(warm, .95):6.1f} ms"
             f"   | {label}: p50 {statistics.median(raw):6.1f} ms  p95 {percentile(raw, .95):6.1f} ms"
         )
+        print(f"   area and age filters (beside the mix): first p50 {statistics.median(decision_cold):6.1f} ms  "
+              f"p95 {percentile(decision_cold, .95):6.1f} ms   | warm: p50 {statistics.median(decision_warm):6.1f} ms  "
+              f"p95 {percentile(decision_warm, .95):6.1f} ms")
         slowest = sorted(zip(cold, QUERIES), reverse=True)[:3]
         print("   slowest cold: " + ", ".join(f"{q or '(empty)'} {ms:.0f} ms" for ms, q in slowest))
         if after_write:

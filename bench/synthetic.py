@@ -56,6 +56,14 @@ from directory.models import (  # noqa: E402
 )
 from directory.seeding import STARTER_DATA_DIR, SeedReport, _read_toml, _seed_taxonomies  # noqa: E402
 
+try:  # areas served, ages and costs (issue 18)
+    from directory import municipalities
+    from directory.models import CostOption, ServiceArea
+
+    AREA_CODES = ["LV", "LT"] + [m.code for m in municipalities.all_municipalities()]
+except ImportError:  # pragma: no cover - code from before issue 18
+    AREA_CODES = []
+
 try:  # the bulk path (suspend the search triggers, rebuild once)
     from directory import search_index
 except ImportError:  # pragma: no cover - code from before search_index.py
@@ -107,6 +115,9 @@ def _rows(rng: random.Random, services: int, types: list[str], groups: list[str]
     {table name: rows}. Draws from `rng` in one fixed order."""
     vocabulary, weights = _vocabulary(rng)
     cumulative = list(accumulate(weights))  # what choices() would sum up on every call: same draws
+    # Areas, ages and costs draw from their own stream: the rest of the data
+    # stays what it was before they existed, so earlier figures compare.
+    decisions = random.Random(1_000_003)
 
     def words(count: int) -> str:
         return " ".join(rng.choices(vocabulary, cum_weights=cumulative, k=count))
@@ -115,7 +126,7 @@ def _rows(rng: random.Random, services: int, types: list[str], groups: list[str]
     for chunk_start in range(0, services, CHUNK):
         batch: dict[str, list] = {name: [] for name in (
             "organization", "location", "address", "service", "service_at_location",
-            "service_taxonomy_term", "schedule")}
+            "service_taxonomy_term", "schedule", "service_area", "cost_option")}
         for index in range(chunk_start, min(services, chunk_start + CHUNK)):
             if index % SERVICES_PER_CENTRE == 0:
                 org_id, location_id = _uid(rng), _uid(rng)
@@ -142,16 +153,28 @@ def _rows(rng: random.Random, services: int, types: list[str], groups: list[str]
                          country=country)
                 )
             service_id = _uid(rng)
-            batch["service"].append(
-                dict(
-                    id=service_id,
-                    organization_id=org_id,
-                    name=" ".join(rng.choices(WORDS, k=3)).capitalize(),
-                    description=words(25),
-                    status="active",
-                    free_of_charge=rng.random() < 0.4,
-                )
+            service = dict(
+                id=service_id,
+                organization_id=org_id,
+                name=" ".join(rng.choices(WORDS, k=3)).capitalize(),
+                description=words(25),
+                status="active",
+                free_of_charge=rng.random() < 0.4,
             )
+            if AREA_CODES:
+                # 70 % state an area (one to three municipalities, or a whole
+                # country), 40 % an age range, every one a cost its flag follows.
+                if decisions.random() < 0.7:
+                    codes = ([decisions.choice(("LV", "LT"))] if decisions.random() < 0.1
+                             else decisions.sample(AREA_CODES[2:], k=decisions.randint(1, 3)))
+                    batch["service_area"].extend(dict(id=_uid(decisions), service_id=service_id, area_code=code)
+                                                 for code in codes)
+                low = decisions.choice((0, 7, 16, 18, 60)) if decisions.random() < 0.4 else None
+                service["minimum_age"] = low
+                service["maximum_age"] = None if low is None else decisions.choice((low + 10, low + 30, None))
+                batch["cost_option"].append(dict(id=_uid(decisions), service_id=service_id, position=0,
+                                                 amount=0.0 if service["free_of_charge"] else 5.0, currency="EUR"))
+            batch["service"].append(service)
             batch["service_at_location"].append(dict(id=_uid(rng), service_id=service_id, location_id=location_id))
             batch["service_taxonomy_term"].append(dict(service_id=service_id, taxonomy_term_id=rng.choice(types)))
             for group in rng.sample(groups, k=rng.randint(1, 2)):
@@ -173,7 +196,7 @@ TABLES = (  # in the order foreign keys need
     ("service_at_location", ServiceAtLocation.__table__),
     ("service_taxonomy_term", service_taxonomy_term),
     ("schedule", Schedule.__table__),
-)
+) + ((("service_area", ServiceArea.__table__), ("cost_option", CostOption.__table__)) if AREA_CODES else ())
 
 
 def build_synthetic_directory(session: Session, services: int, seed: int = 42) -> None:
