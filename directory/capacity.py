@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask_babel import LazyString, format_decimal, format_timedelta, gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -184,21 +185,27 @@ def shown(service: Service, now: datetime | None = None) -> list[ShownCapacity]:
 # ------------------------------------------------------------ writing
 
 
+_KEEP = object()
+
+
 def set_capacity(
     session: Session,
     service: Service,
     available: int | float,
     unit_code: str,
-    maximum: int | float | None = None,
+    maximum: Any = _KEEP,
     user: User | None = None,
 ) -> ServiceCapacity:
     """State how many `unit_code` the service has free now (`maximum`: of how
-    many; None states none). The capacity in that unit is updated; else the
-    one in another dashboard unit changes unit (the centre counts otherwise
-    now); else a new one is added. Imported capacities of other units stay."""
+    many; None states none; left out, the maximum already stated in that unit
+    stays while the new figure fits under it — the dashboard asks only for
+    the free places, and must not wipe what an import said). The capacity in
+    that unit is updated; else the one in another dashboard unit changes unit
+    (the centre counts otherwise now); else a new one is added. Imported
+    capacities of other units stay."""
     if not 0 <= available <= MAX_AVAILABLE:
         raise ValueError(f"available must be from 0 to {MAX_AVAILABLE}")
-    if maximum is not None and not available <= maximum <= MAX_AVAILABLE:
+    if maximum is not _KEEP and maximum is not None and not available <= maximum <= MAX_AVAILABLE:
         raise ValueError("maximum must be from available to MAX_AVAILABLE")
     unit = unit_for(session, unit_code)
     if unit is None:
@@ -213,6 +220,9 @@ def set_capacity(
     else:
         before = {"unit": capacity.unit.name if capacity.unit else None, "available": capacity.available,
                   "maximum": capacity.maximum}
+    if maximum is _KEEP:
+        kept = capacity.maximum if capacity.unit is unit else None
+        maximum = kept if kept is not None and available <= kept else None
     capacity.unit = unit
     capacity.available = available
     capacity.maximum = maximum

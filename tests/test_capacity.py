@@ -97,6 +97,12 @@ def test_set_makes_its_unit_once_records_who_and_moves_last_modified(seeded_app,
         assert service.capacities == []
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "capacity-clear")) == 1
+        # The dashboard asks only for the free places: a maximum already stated stays while it fits.
+        capacity.set_capacity(db.session, service, 2, "bed", maximum=10, user=editor)
+        capacity.set_capacity(db.session, service, 3, "bed", user=editor)
+        assert [(c.available, c.maximum) for c in service.capacities] == [(3, 10)]
+        capacity.set_capacity(db.session, service, 12, "bed", user=editor)
+        assert [(c.available, c.maximum) for c in service.capacities] == [(12, None)]
         for wrong in (-1, capacity.MAX_AVAILABLE + 1, float("nan")):
             with pytest.raises(ValueError):
                 capacity.set_capacity(db.session, service, wrong, "place")
