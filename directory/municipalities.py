@@ -21,6 +21,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import has_request_context
+from flask_babel import get_locale
+
 from .gazetteer import GazetteerGeocoder, fold
 
 GEODATA = Path(__file__).resolve().parent / "geodata"
@@ -40,11 +43,24 @@ class Municipality:
     name: str  # official, in the country's language
     kind: str  # "municipality", "state_city", "district", "city"
     towns: tuple[str, ...]  # the towns it is named after or run from
+    name_en: str = ""  # the English name where it differs ("Zarasai District Municipality")
+
+    @property
+    def label(self) -> str:
+        """Its name in the visitor's language: the official name, or the
+        English one on English pages where there is one."""
+        if self.name_en and has_request_context() and str(get_locale()) == "en":
+            return self.name_en
+        return self.name
 
     @property
     def key(self) -> str:
         """Its name without the words that say what kind it is, folded ("zarasu", "augsdaugavas")."""
         return " ".join(word for word in fold(self.name).split() if word not in _KIND_WORDS)
+
+    @property
+    def english_key(self) -> str:
+        return " ".join(word for word in fold(self.name_en).split() if word not in _KIND_WORDS)
 
     @property
     def is_city(self) -> bool:
@@ -63,7 +79,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 def _municipalities() -> dict[str, Municipality]:
     return {
         row["code"]: Municipality(row["code"], row["country"], row["name"], row["kind"],
-                                  tuple(filter(None, row["towns"].split("|"))))
+                                  tuple(filter(None, row["towns"].split("|"))), row.get("name_en") or "")
         for row in _rows("municipalities.tsv")
     }
 
@@ -116,7 +132,7 @@ def find_by_name(text: str) -> Municipality | None:
     key = " ".join(word for word in words if word not in _KIND_WORDS)
     wants_city = any(word in _CITY_WORDS for word in words)
     wants_district = any(word in _DISTRICT_WORDS for word in words)
-    found = [m for m in _municipalities().values() if key and m.key == key]
+    found = [m for m in _municipalities().values() if key and key in (m.key, m.english_key)]
     if len(found) > 1 and (wants_city or wants_district):
         found = [m for m in found if m.is_city == wants_city]
     return found[0] if len(found) == 1 else None

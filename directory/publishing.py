@@ -493,12 +493,12 @@ def _set_area_words(session: Session, service: Service, text: str | None) -> Non
 def area_label(code: str) -> str:
     """"All of Latvia" in the visitor's language, or a municipality's official name."""
     municipality = municipalities.get(code)
-    return municipality.name if municipality is not None else _("All of %(country)s", country=country_name(code))
+    return municipality.label if municipality is not None else _("All of %(country)s", country=country_name(code))
 
 
 def _area_choices() -> list[tuple[str, str]]:
     return [(code, area_label(code)) for code in COUNTRIES] + [
-        (m.code, m.name) for country in COUNTRIES for m in municipalities.all_municipalities(country)]
+        (m.code, m.label) for country in COUNTRIES for m in municipalities.all_municipalities(country)]
 
 
 def _cost_key(row: Mapping[str, Any]) -> tuple:

@@ -59,7 +59,7 @@ class ReferralForm(DirectoryForm):
         _l("The client's municipality (optional)"),
         description=_l("To check that the service takes people from there. It is not sent to the centre."),
         choices=lambda: [SelectChoice("", _l("Not stated"))] + [
-            SelectChoice(m.code, m.name, optgroup=country_name(country))
+            SelectChoice(m.code, m.label, optgroup=country_name(country))
             for country in municipalities.COUNTRY_CODES for m in municipalities.all_municipalities(country)],
         invalid_choice_message=_l("Choose one of the listed options."),
         default="",

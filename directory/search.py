@@ -630,7 +630,7 @@ def add_areas_and_ages(session: Session, summaries: list[ServiceSummary]) -> Non
             continue
         if municipalities.is_area_code(code):
             municipality = municipalities.get(code)
-            area = (code, municipality.name if municipality else "")
+            area = (code, municipality.label if municipality else "")
             if area not in summary.served_areas:
                 summary.served_areas.append(area)
         elif (words := shorten(name or description or "", AREA_WORDS_SHOWN, placeholder="…")) \

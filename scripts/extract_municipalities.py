@@ -109,6 +109,14 @@ LT = {
 
 KINDS = {"Municipality": "municipality", "State city": "state_city",
          "District municipality": "district", "City municipality": "city"}
+# English names of Lithuanian municipalities, in the form English texts use
+# ("Zarasai District Municipality"): the town's name, or ISO's short name.
+ENGLISH_KINDS = {"district": "District Municipality", "city": "City Municipality", "municipality": "Municipality"}
+# ISO's short names are English but for city municipalities ("Kauno miestas":
+# the town's name is used) and one genitive.
+ENGLISH_SHORT_NAMES = {"LT-17": "Kazlų Rūda"}
+# Marijampolės savivaldybė has no "rajono" in its name, whatever ISO's type.
+ENGLISH_NAMES = {"LT-25": "Marijampolė Municipality"}
 
 
 def fold(text: str) -> str:
@@ -151,9 +159,13 @@ def main() -> int:
                 if len(found) > 1:
                     sys.exit(f"{code}: {town} names {len(found)} places")
                 found_towns.extend(found)
+            kind = KINDS[subdivision.type]
+            # Latvian names stay as they are in English texts too ("Augšdaugavas novads").
+            short = ENGLISH_SHORT_NAMES.get(code) or (towns[0] if kind == "city" else subdivision.name)
+            english = "" if country == "LV" else ENGLISH_NAMES.get(code, f"{short} {ENGLISH_KINDS[kind]}")
             municipalities.append({
-                "code": code, "country": country, "name": name, "kind": KINDS[subdivision.type],
-                "towns": "|".join(p["name"] for p in found_towns),
+                "code": code, "country": country, "name": name, "kind": kind,
+                "towns": "|".join(p["name"] for p in found_towns), "name_en": english,
             })
             if country == "LV":
                 if not found_towns:
@@ -175,7 +187,7 @@ def main() -> int:
     if unlinked_lv:
         sys.exit(f"Latvian places without a municipality: {unlinked_lv}")
     with (GEODATA / "municipalities.tsv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, ["code", "country", "name", "kind", "towns"], delimiter="\t",
+        writer = csv.DictWriter(handle, ["code", "country", "name", "kind", "towns", "name_en"], delimiter="\t",
                                 lineterminator="\n")
         writer.writeheader()
         writer.writerows(municipalities)

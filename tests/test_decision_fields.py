@@ -134,7 +134,7 @@ def test_the_area_served_is_ticked_from_the_municipality_list_and_shown_on_the_c
         slug = service.organization.slug
     page = soup(client.get(f"/en/centres/{slug}"))
     assert [li.get_text(strip=True) for li in page.select('[data-fields="area_codes"] li')] == [
-        "Daugavpils", "Zarasų rajono savivaldybė"]
+        "Daugavpils", "Zarasai District Municipality"]
     assert "Demenes pagasts" in page.select_one('[data-fields="area_words"]').get_text()
 
 
@@ -178,7 +178,7 @@ def test_the_referral_form_warns_when_the_client_lives_outside_the_area(seeded_a
     service_id = _serve_only(seeded_app, ["LT-60"])
     worker = signed_in(seeded_app, "worker@example.lv")
     page = soup(worker.get(f"/en/referrals/new?service={service_id}"))
-    assert page.select_one("dd.areas").get_text(strip=True) == "Zarasų rajono savivaldybė"
+    assert page.select_one("dd.areas").get_text(strip=True) == "Zarasai District Municipality"
     groups = [group["label"] for group in page.select("#client_municipality optgroup")]
     assert groups == ["Latvia", "Lithuania"]
 
@@ -223,3 +223,13 @@ def test_the_clients_slip_says_the_ages_and_costs_in_the_clients_language(seeded
     assert in_lithuanian != "Ages 16–25"  # the catalogue has it
     assert slip.select_one("dd.ages").get_text(strip=True) == in_lithuanian
     assert slip.select_one("dd.cost-options").get_text(strip=True).startswith("2,50\xa0€ — Pusdienas")
+
+
+def test_a_lithuanian_municipality_has_its_english_name_on_english_pages_only(seeded_app):
+    with seeded_app.test_request_context("/en/"), force_locale("en"):
+        assert municipalities.get("LT-60").label == "Zarasai District Municipality"
+        assert municipalities.get("LT-15").label == "Kaunas City Municipality"
+        assert municipalities.get("LV-111").label == "Augšdaugavas novads"
+        assert municipalities.find_by_name("Kaunas City Municipality").code == "LT-15"
+    with seeded_app.test_request_context("/lv/"), force_locale("lv"):
+        assert municipalities.get("LT-60").label == "Zarasų rajono savivaldybė"

@@ -115,7 +115,7 @@ def test_the_place_searched_near_names_the_municipality(border_app):
     assert {"Zarasų rajono pagalba", "Visos Lietuvos linija"} <= found
     assert "Pagalba Daugavpils gyventojams" not in found and "Pieaugušo atbalsts" not in found
     note = soup(client.get("/en/?near=Zarasai&serves=here")).select_one(".served-note").get_text(" ", strip=True)
-    assert "Services serving Zarasai (the municipality of Zarasų rajono savivaldybė)." in note
+    assert "Services serving Zarasai (the municipality of Zarasai District Municipality)." in note
 
 
 def test_a_service_serving_only_its_district_is_found_with_any_area(border_app):
@@ -140,7 +140,7 @@ def test_services_that_do_not_say_are_kept_and_marked(border_app):
     assert "Area served not stated" in shown["Nenurodyta teritorija"]
     assert "Area served not stated in a way the search can check: Ežerų kraštas" in shown["Ežerų krašto pagalba"]
     assert "not stated" not in shown["Zarasų rajono pagalba"]
-    assert "Serves: Zarasų rajono savivaldybė" in shown["Zarasų rajono pagalba"]
+    assert "Serves: Zarasai District Municipality" in shown["Zarasų rajono pagalba"]
     # Without the filter nothing is marked; what is stated is still shown.
     shown = cards(client, "/en/")
     assert "not stated" not in shown["Nenurodyta teritorija"]

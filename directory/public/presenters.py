@@ -43,7 +43,7 @@ def search_chips(result: SearchPage) -> list[Chip]:
     if filters.radius and filters.wants_distance:
         labels.append(("radius", _("Within %(distance)s", distance=format_distance(filters.radius))))
     if result.served and result.served.municipality:
-        labels.append(("serves", _("Serving %(area)s", area=result.served.municipality.name)))
+        labels.append(("serves", _("Serving %(area)s", area=result.served.municipality.label)))
     elif result.served:
         labels.append(("serves", _("Serving the place I search near")))
     if filters.age_years is not None:

@@ -111,7 +111,7 @@ def _outside_area(form: ReferralForm, service: Service) -> bool:
         return False
     form.client_municipality.errors = [*form.client_municipality.errors, _(
         "This service does not say it serves %(municipality)s. Check with the centre; if it agrees, tick "
-        "“Send it anyway” and send again.", municipality=municipalities.get(code).name)]
+        "“Send it anyway” and send again.", municipality=municipalities.get(code).label)]
     return True
 
 

@@ -229,7 +229,7 @@ def test_area_and_age_filters_with_javascript(page, live_server, youth_service):
     expect(card(page, "Dienas centrs “Saskarsme”")).to_contain_text("Area served not stated")
     assert youth_service not in result_names(page)
     page.locator("#serves").select_option("LT-60")
-    expect(card(page, youth_service)).to_contain_text("Serves: Zarasų rajono savivaldybė")
+    expect(card(page, youth_service)).to_contain_text("Serves: Zarasai District Municipality")
     expect(card(page, youth_service)).to_contain_text("Ages 16–25")
     page.locator("#age").fill("15")
     page.locator("#age").press("Enter")
@@ -260,7 +260,7 @@ def test_area_and_age_filters_without_javascript(page_without_js, live_server, y
     page.locator("#search-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/en/\?near=Zarasai&serves=here&age=16$"))
     expect(page.locator(".served-note")).to_contain_text(
-        "Services serving Zarasai (the municipality of Zarasų rajono savivaldybė).")
+        "Services serving Zarasai (the municipality of Zarasai District Municipality).")
     expect(card(page, youth_service)).to_contain_text("Ages 16–25")
     page.locator("#near").fill("Dūkštas")
     page.locator("#age").fill("-3")
