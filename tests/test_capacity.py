@@ -179,6 +179,30 @@ def test_the_centres_editor_sets_free_places_in_one_click_without_javascript(see
     assert "Not tracked" in soup(editor.get(ORG_PAGE)).select_one(".flashes").get_text()
 
 
+def test_the_dashboard_sets_free_places_in_one_click_and_comes_back_to_it(seeded_app, accounts):
+    editor = signed_in(seeded_app, "editor@example.lv")
+    page = soup(editor.get("/en/manage/"))
+    block = page.select_one(f"#free-places #capacity-{SERVICE}")
+    assert block is not None
+    action = block.select_one("form")["action"]
+    assert action.startswith(f"{CAPACITY_URL}?from=dashboard")
+    token = block.select_one(f"input[name='{PREFIX}csrf_token']")["value"]
+    url = action.split("#")[0]
+    response = editor.post(url, data=form_data(token, "2"))
+    assert response.status_code == 302 and response.headers["Location"] == f"/en/manage/#capacity-{SERVICE}"
+    assert capacities(seeded_app) == [(2, "directory", "place")]
+    # A bad number: the dashboard again, with the field's error and what was typed.
+    response = editor.post(url, data=form_data(token, "many"))
+    assert response.status_code == 400
+    page = soup(response)
+    assert page.select_one(f"#free-places #{PREFIX}available")["value"] == "many"
+    assert page.select_one(f"#free-places #{PREFIX}available-error")
+    assert capacities(seeded_app) == [(2, "directory", "place")]
+    # htmx: the block alone, its next save still coming back to the dashboard.
+    response = editor.post(url, data=form_data(token, "4"), headers={"HX-Request": "true"})
+    assert soup(response).select_one("form")["action"].startswith(f"{CAPACITY_URL}?from=dashboard")
+
+
 def test_with_htmx_only_that_services_block_comes_back(seeded_app, accounts):
     editor = signed_in(seeded_app, "editor@example.lv")
     token = csrf_token(editor, ORG_PAGE)

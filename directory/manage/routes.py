@@ -154,12 +154,30 @@ def _edit(entity, org: Organization, form_class, template: str, action: str, **e
 @role_required(*EDITORS)
 def dashboard():
     """The editor's start page: their centres, when each was last checked, open reports and waiting referrals."""
+    return _dashboard_page()
+
+
+# Free places are set from the dashboard for at most this many services (a
+# centre's editor); beyond (an administrator sees every centre) from each
+# organization's page.
+DASHBOARD_CAPACITY_SERVICES = 40
+
+
+def _dashboard_page(capacity_forms: dict | None = None):
+    """`capacity_forms`: a free-places form sent back with its errors, by service id."""
     organizations = publishing.editable_organizations(db.session, current_user)
+    services = [service for org in organizations if org.status == "published"
+                for service in org.services if service.status == "active"]
+    if len(services) > DASHBOARD_CAPACITY_SERVICES:
+        services = []
     return render_template(
         "manage/dashboard.html",
         organizations=organizations,
         problems=publishing.open_problem_counts(db.session, [org.id for org in organizations]),
         waiting_referrals=referral_workflow.waiting_count(db.session, current_user),
+        capacity_services=services,
+        capacity_forms={**{service.id: CapacityForm.for_service(service) for service in services},
+                        **(capacity_forms or {})},
     )
 
 
@@ -281,6 +299,8 @@ def service_capacity(service_id: str):
     service, org = _service(service_id)
     if service.status != "active":
         abort(404, "Only an active service states free places")
+    # Where the form was (a fixed choice, never a URL taken from the request).
+    from_dashboard = request.args.get("from") == "dashboard"
     form = CapacityForm.for_service(service, request.form)
     said = None
     if form.clear.data:  # its CSRF token was checked before the view (CSRFProtect)
@@ -294,10 +314,14 @@ def service_capacity(service_id: str):
     if wants_fragment():
         shown_form = CapacityForm.for_service(service) if said else form
         response = make_response(render_template(
-            "manage/_capacity.html", service=service, capacity_form=shown_form, said=said))
+            "manage/_capacity.html", service=service, capacity_form=shown_form, said=said,
+            came_from="dashboard" if from_dashboard else None))
     elif said:
         flash(said, "info")
-        response = redirect(url_for("manage.organization", org_id=org.id) + f"#capacity-{service.id}")
+        back = url_for("manage.dashboard") if from_dashboard else url_for("manage.organization", org_id=org.id)
+        response = redirect(back + f"#capacity-{service.id}")
+    elif from_dashboard:
+        response = make_response(_dashboard_page({service.id: form}), 400)
     else:
         org_form = OrganizationForm(formdata=None, data=OrganizationForm.initial(
             publishing.current_values(org), org.version))
