@@ -458,7 +458,7 @@ def search_services(
                 later_tier, max(0, start - first_count), page_size - len(in_page)
             )
     services = summarise_services(session, [index.service_ids[p] for p in in_page], index)
-    add_areas_and_ages(session, services)
+    add_areas(session, services)
     if origin:
         for summary in services:
             if summary.latitude is not None:
@@ -519,7 +519,7 @@ class ServiceSummary:
     longitude: float | None = None
     precision: str | None = None
     distance_km: float | None = None
-    # Whom it serves (add_areas_and_ages): the areas the search can check,
+    # Whom it serves (add_areas): the areas the search can check,
     # as (code, municipality name; "" for a whole country), and those only
     # described in words.
     served_areas: list[tuple[str, str]] = field(default_factory=list)
@@ -546,7 +546,8 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
     if not service_ids:
         return []
     summaries = {
-        row.id: ServiceSummary(row.id, row.name, row.centre_name, row.slug, row.text_language)
+        row.id: ServiceSummary(row.id, row.name, row.centre_name, row.slug, row.text_language,
+                               minimum_age=row.minimum_age, maximum_age=row.maximum_age)
         for row in session.execute(
             select(
                 Service.id,
@@ -554,6 +555,8 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
                 Organization.name.label("centre_name"),
                 Organization.slug,
                 Organization.text_language,
+                Service.minimum_age,
+                Service.maximum_age,
             )
             .join(Organization)
             .where(Service.id.in_(service_ids))
@@ -612,16 +615,12 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
     return [summaries[service_id] for service_id in service_ids if service_id in summaries]
 
 
-def add_areas_and_ages(session: Session, summaries: list[ServiceSummary]) -> None:
-    """Whom each service of a page is for: its age range and the areas it
-    serves, its own and those of the locations it is offered at."""
+def add_areas(session: Session, summaries: list[ServiceSummary]) -> None:
+    """Whom each service of a page is for: the areas it serves, its own and
+    those of the locations it is offered at (its ages come with the summary)."""
     by_id = {summary.id: summary for summary in summaries}
     if not by_id:
         return
-    for service_id, minimum, maximum in session.execute(
-        select(Service.id, Service.minimum_age, Service.maximum_age).where(Service.id.in_(list(by_id)))
-    ):
-        by_id[service_id].minimum_age, by_id[service_id].maximum_age = minimum, maximum
     areas = session.execute(service_areas(list(by_id), ServiceArea.area_code, ServiceArea.name,
                                           ServiceArea.description)).all()
     for owner, code, name, description in sorted(areas, key=lambda row: (row[2] or row[3] or "", row[1] or "")):
