@@ -230,3 +230,18 @@ def pytest_collection_modifyitems(session, config, items):
     duplicates = sorted(nodeid for nodeid, count in seen.items() if count > 1)
     if duplicates:
         raise pytest.UsageError("tests that share an id (pytest-xdist would run only one): " + ", ".join(duplicates))
+
+
+def edit_csv(path, change) -> None:
+    """Change each row of a CSV file in place (`change(row)` edits the dict)."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        change(row)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)

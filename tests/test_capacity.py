@@ -5,7 +5,6 @@ weeks; untouched by referrals; served by the API and its change feed."""
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ import time_machine
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from conftest import csrf_token, signed_in, soup
+from conftest import csrf_token, edit_csv, signed_in, soup
 from directory import capacity
 from directory.extensions import db
 from directory.hsds import export as hsds_export
@@ -397,16 +396,6 @@ def test_an_imported_capacity_and_its_unit_move_the_service_too(seeded_app):
     assert client.get(f"/api/services/{SERVICE}").get_json()["capacities"][0]["unit"]["name"] == "Kilograms"
 
 
-def edit_csv(path, change) -> None:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = reader.fieldnames, list(reader)
-    for row in rows:
-        change(row)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def test_a_bulk_import_that_changes_a_capacity_moves_its_service(seeded_app, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
+from conftest import edit_csv
 from directory.extensions import db
 from directory.hsds import importer
 from directory.models import Organization, Service, Taxonomy
@@ -96,16 +97,7 @@ def mend(folder: Path, version: str) -> None:
     """Mend the genuine errors the way their publisher would: a real
     latitude, and references to records that exist (or none)."""
     def edit(name, change):
-        path = folder / name
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header, rows = reader.fieldnames, list(reader)
-        for row in rows:
-            change(row)
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
+        edit_csv(folder / name, change)
 
     def first_id(name):
         with (folder / name).open(encoding="utf-8", newline="") as handle:
