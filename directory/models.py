@@ -992,3 +992,91 @@ class ImportJob(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     created_by: Mapped[User | None] = relationship()
+
+
+# ------------------------------------------------------------ keeping listings true
+
+
+class ReviewReminder(db.Model):
+    """A reminder that an organization's listing is due for review, sent once
+    per stage ("10", "11", "12": months since its last review) and per review
+    date (a new review starts the cycle again)."""
+
+    __tablename__ = "review_reminder"
+    __table_args__ = (UniqueConstraint("organization_id", "stage", "reviewed_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(10))
+    # The review the reminder counts from (never NULL: a listing never
+    # reviewed counts from the day it was created).
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class ListingClaim(db.Model):
+    """Someone at a centre asks to keep its listing; an admin approves or refuses."""
+
+    __tablename__ = "listing_claim"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="lv")  # of the e-mails to the claimant
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending, approved, refused
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was refused
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The editor account the approval made or linked.
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    organization: Mapped[Organization] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class OrganizationMerge(db.Model):
+    """Two organizations merged into one: the merged one's URL and API id
+    lead to the one kept; `snapshot` holds what an undo puts back."""
+
+    __tablename__ = "organization_merge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kept_id: Mapped[str] = mapped_column(ID, ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[str] = mapped_column(ID, index=True)
+    merged_slug: Mapped[str] = mapped_column(String(120), index=True)
+    merged_name: Mapped[str] = mapped_column(String(300))
+    snapshot: Mapped[str] = mapped_column(Text)  # JSON
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    kept: Mapped[Organization] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class UnmetSearch(db.Model):
+    """How many searches in a month found nothing or fewer than three
+    services: the normalised words and filters and at most a municipality,
+    never a position, a session or an address."""
+
+    __tablename__ = "unmet_search"
+    __table_args__ = (UniqueConstraint("month", "words", "filters", "municipality"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # "2026-12"
+    words: Mapped[str] = mapped_column(String(200), default="")  # normalised; "" for none
+    filters: Mapped[str] = mapped_column(String(300), default="")  # canonical, "type=day-centre&age=16"
+    municipality: Mapped[str] = mapped_column(String(10), default="")  # ISO 3166-2 or ""
+    searches: Mapped[int] = mapped_column(Integer, default=0)
+    found_nothing: Mapped[int] = mapped_column(Integer, default=0)  # of `searches`; the rest found 1 or 2
