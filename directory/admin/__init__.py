@@ -5,4 +5,4 @@ from .. import i18n
 
 bp = i18n.localized_blueprint("admin", __name__, "/admin")
 
-from . import routes, imports  # noqa: E402  (the views register on bp)
+from . import routes, imports, review_routes, claim_routes, merge_routes, unmet_routes  # noqa: E402  (the views register on bp)

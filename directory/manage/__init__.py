@@ -6,4 +6,4 @@ bp = i18n.localized_blueprint("manage", __name__, "/manage")
 # Who may use these pages: a centre's editors, and admins (every centre).
 EDITORS = ("editor", "admin")
 
-from . import routes, referral_routes, stats_routes  # noqa: E402  (the views register on bp)
+from . import routes, referral_routes, stats_routes, review_routes  # noqa: E402  (the views register on bp)
