@@ -30,6 +30,7 @@ from .mail import send_pending
 from .geocoding import geocode_location, geocoding_service
 from .models import Location
 from .referral_workflow import expire_unanswered, purge_client_data, remind_unanswered
+from .review_cycle import send_due_reminders
 from .seeding import database_is_empty, seed_starter_data
 
 
@@ -298,6 +299,21 @@ def remind_command() -> None:
     click.echo(f"Centres reminded of referrals waiting {config['REFERRAL_REMIND_DAYS']} days or more: {reminded}")
 
 
+@click.command("review-reminders")
+@with_appcontext
+def review_reminders_command() -> None:
+    """Remind centres' editors (at 10 and 11 months) and the admins (at 12)
+    that a listing is due for review, each reminder once. Run it daily, like `remind`."""
+    config = current_app.config
+    with current_app.test_request_context(base_url=config["PUBLIC_BASE_URL"]):
+        sent = send_due_reminders(db.session)
+        db.session.commit()
+        for reminder in sent:
+            click.echo(f"{reminder.organization.name} (last reviewed {reminder.reviewed.isoformat()}): "
+                       f"{reminder.stage} months, to {', '.join(reminder.recipients)}")
+    click.echo(f"Review reminders sent: {len(sent)}")
+
+
 @click.command("run-import-jobs")
 @click.option("--include-running", is_flag=True,
               help="Also run jobs marked running: those a stopped process left unfinished "
@@ -322,6 +338,7 @@ def run_import_jobs_command(include_running: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(purge_command)
     app.cli.add_command(remind_command)
+    app.cli.add_command(review_reminders_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(geocode_command)
     app.cli.add_command(create_admin_command)

@@ -61,6 +61,8 @@ LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # per e-mail tried, from 
 SIGNUP_RATE_LIMIT = "5 per minute;20 per hour"
 RESET_ACCOUNT_RATE_LIMIT = "3 per hour"  # reset links sent for one e-mail
 REPORT_RATE_LIMIT = "5 per minute;20 per hour"
+CLAIM_RATE_LIMIT = "5 per minute;20 per hour"  # requests to keep a listing, per client address
+CLAIM_ORGANIZATION_RATE_LIMIT = "10 per day"  # requests filed for one organization, from any address
 
 # E-mail: always written to the outbox table and the log; sent by SMTP with
 # `flask --app directory send-mail` when MAIL_SERVER is set.

@@ -17,6 +17,7 @@ from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import or_, select, text, union_all
@@ -33,6 +34,7 @@ from .facets import (
     WordIndex,
     _lock,
     bits_of,
+    review_month,
 )
 from .full_text import Folder
 from .models import (
@@ -81,6 +83,7 @@ class Facts:
     areas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     minimum_ages: dict[int | None, list[int]] = field(default_factory=lambda: defaultdict(list))
     maximum_ages: dict[int | None, list[int]] = field(default_factory=lambda: defaultdict(list))
+    reviews: dict[date | None, list[int]] = field(default_factory=lambda: defaultdict(list))  # centre's last_verified
 
 
 class PublicService(NamedTuple):
@@ -89,28 +92,32 @@ class PublicService(NamedTuple):
     free: bool
     minimum_age: int | None
     maximum_age: int | None
+    reviewed: date | None  # the centre's last_verified
 
 
 def _public_services(session: Session, only: list[str] | None = None) -> list[PublicService]:
     """The public services (of `only`) in name order: letters compare as
     the search compares them, whatever the database's collation."""
     query = (
-        select(Service.name, Service.id, Service.free_of_charge, Service.minimum_age, Service.maximum_age)
+        select(Service.name, Service.id, Service.free_of_charge, Service.minimum_age, Service.maximum_age,
+               Organization.last_verified)
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.status == "active", Organization.status == "published")
     )
     if only is not None:
         query = query.where(Service.id.in_(only))
-    rows = [PublicService(sort_key(name), service_id, bool(free), minimum, maximum)
-            for name, service_id, free, minimum, maximum in _stream(session, query)]
+    rows = [PublicService(sort_key(name), service_id, bool(free), minimum, maximum, reviewed)
+            for name, service_id, free, minimum, maximum, reviewed in _stream(session, query)]
     rows.sort()
     return rows
 
 
 def _add_row_facts(facts: Facts, rows: list[PublicService], slot_of: dict[str, int]) -> None:
-    """What the service rows themselves say: free of charge, the age range."""
+    """What the service rows themselves say: free of charge, the age range,
+    when their centre was last reviewed."""
     for row in rows:
         at = slot_of[row.id]
+        facts.reviews[row.reviewed].append(at)
         if row.free:
             facts.free.append(at)
         # Both bounds missing: no range stated (kept by the age filter, and marked).
@@ -314,6 +321,41 @@ def _members(members: dict[object, list[int]]) -> int:
     return bits_of(slot for slots in members.values() for slot in slots)
 
 
+def _review_months(bitsets: dict[int, int], reviews: dict[date | None, list[int]]) -> dict[int, int]:
+    """A copy of the month bitsets with the reviewed slots added."""
+    return _merged(bitsets, _by_month(reviews))
+
+
+def _by_month(reviews: dict[date | None, list[int]]) -> dict[int, list[int]]:
+    months: dict[int, list[int]] = defaultdict(list)
+    for day, slots in reviews.items():
+        months[review_month(day)].extend(slots)
+    return months
+
+
+def _review_days(day_slots: dict[int, array], reviews: dict[date | None, list[int]]) -> dict[int, array]:
+    """A copy of the day -> slots map with the reviewed slots added (a
+    changed day gets a new array: the index before keeps its own)."""
+    merged = dict(day_slots)
+    for day, slots in reviews.items():
+        if day is not None:
+            key = day.toordinal()
+            merged[key] = merged.get(key, array("I")) + array("I", slots)
+    return merged
+
+
+def _stale_cache_with(index: FacetIndex, reviews: dict[date | None, list[int]]) -> dict[int, int]:
+    """The remembered stale services with the new slots added where their
+    centre's review is older than the day (a leaving slot's bit may stay:
+    every search keeps to all_bits)."""
+    with _lock:
+        cache = dict(index.stale_cache)
+    for key, bits in cache.items():
+        cache[key] = bits | bits_of(slot for day, slots in reviews.items()
+                                    if day is None or day.toordinal() < key for slot in slots)
+    return cache
+
+
 def _merged(bitsets: dict, members: dict[object, list[int]]) -> dict:
     """A copy of `bitsets` with the `members` added."""
     merged = dict(bitsets)
@@ -377,6 +419,8 @@ def build_facet_index(session: Session, base_languages=(), state: SearchState | 
         located_bits=bits_of(facts.coordinates),
         words=WordIndex.build(everywhere, size),
         name_words=WordIndex.build(in_names, size),
+        review_month_bits=_review_months({}, facts.reviews),
+        review_day_slots=_review_days({}, facts.reviews),
     )
 
 
@@ -495,7 +539,10 @@ def apply_changes(session: Session, index: FacetIndex, changes: Changes, state: 
         located_bits=(index.located_bits & ~gone) | bits_of(facts.coordinates),
         words=index.words.with_slots(everywhere),
         name_words=index.name_words.with_slots(in_names),
+        review_month_bits=_review_months(index.review_month_bits, facts.reviews),
+        review_day_slots=_review_days(index.review_day_slots, facts.reviews),
         term_cache=_cache_with(index, in_names, everywhere),
+        stale_cache=_stale_cache_with(index, facts.reviews),
     )
 
 

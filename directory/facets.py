@@ -34,6 +34,16 @@ TERM_CACHE_BYTES = 8 * 1024 * 1024
 LAST_CHARACTER = "\U0010ffff"
 # Guards the per-index word caches; gunicorn threads share them.
 _lock = threading.RLock()
+# The month key of a centre never reviewed: before every month.
+NEVER_REVIEWED = -1
+# Days whose stale services an index remembers (one a day in service; the
+# tests travel in time).
+STALE_CACHE_DAYS = 8
+
+
+def review_month(day: date | None) -> int:
+    """The month key of a review date: months counted from year 0."""
+    return NEVER_REVIEWED if day is None else day.year * 12 + day.month - 1
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,13 @@ class FacetIndex:
     located_bits: int
     words: WordIndex  # every word of the search documents
     name_words: WordIndex  # the words of the services' and their centres' names
+    # The day their centre was last reviewed (last_verified), for "may be out
+    # of date": per month a bitset (NEVER_REVIEWED: no review), per day the slots.
+    review_month_bits: dict[int, int]
+    review_day_slots: dict[int, array]  # date ordinal -> slots
     term_cache: OrderedDict = field(default_factory=OrderedDict)
     age_cache: dict[int, int] = field(default_factory=dict)
+    stale_cache: dict[int, int] = field(default_factory=dict)  # first fresh day's ordinal -> stale_bits
 
     @property
     def main_size(self) -> int:
@@ -210,6 +225,30 @@ class FacetIndex:
             bits = old_enough & young_enough
             with _lock:
                 self.age_cache[age] = bits
+        return bits
+
+    def stale_bits(self, fresh_from: date) -> int:
+        """Services whose centre was last reviewed before `fresh_from`, or
+        never: an OR per month before its month (a few dozen), and the slots
+        of the days of its month before it. Remembered per day, and carried
+        to the next index by apply_changes."""
+        key = fresh_from.toordinal()
+        bits = self.stale_cache.get(key)
+        if bits is None:
+            month = review_month(fresh_from)
+            bits = 0
+            for reviewed_in, members in self.review_month_bits.items():
+                if reviewed_in < month:
+                    bits |= members
+            first_of_month = fresh_from.replace(day=1).toordinal()
+            slots = array("I")
+            for day in range(first_of_month, key):
+                slots.extend(self.review_day_slots.get(day, ()))
+            bits |= bits_of(slots)
+            with _lock:
+                if len(self.stale_cache) >= STALE_CACHE_DAYS:
+                    self.stale_cache.clear()
+                self.stale_cache[key] = bits
         return bits
 
     def open_bits(self, now: datetime) -> int:

@@ -1109,7 +1109,23 @@ def _apply(session: Session, entity: Any, values: Mapping[str, Any], user: User 
         return None
     if changes and not new:
         _touch(entity)
+    if changes:
+        _count_as_review(session, entity, user)
     return _record(session, entity, action or ("create" if new else "update"), changes, user)
+
+
+def _count_as_review(session: Session, entity: Any, user: User | None) -> None:
+    """A save by one of the centre's own editors confirms its listing as
+    "Still correct" does: the review cycle (review_cycle.py) starts again."""
+    if user is None or getattr(user, "role", None) != "editor":
+        return
+    with session.no_autoflush:
+        organization = entity if isinstance(entity, Organization) else entity.organization
+        if organization is None or not user.may_edit(organization):
+            return
+        day = local_today()
+        if organization.last_verified != day:  # once a day: the organization's version moves with it
+            organization.last_verified = day
 
 
 def apply_changes(session: Session, entity: Any, values: Mapping[str, Any], user: User | None) -> Revision | None:

@@ -15,14 +15,16 @@ import math
 from collections.abc import Mapping
 from textwrap import shorten
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from geopy.distance import geodesic
 
-from . import municipalities
+from . import listings, municipalities
 from .facet_build import service_areas
 from .facets import FacetIndex, Term, bits_of
 from .live_index import facet_index
@@ -403,6 +405,31 @@ def _intersect(bits: int, selections: dict[str, int], leave_out: str | None = No
     return bits
 
 
+def review_days(now: datetime) -> tuple[date, int]:
+    """Today in the directory's time zone, and STALE_AFTER_DAYS: a centre
+    last reviewed more than that many days before today (or never) "may be
+    out of date" (as publishing.is_stale says)."""
+    config = current_app.config if has_app_context() else {}
+    zone = ZoneInfo(config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga"))
+    return now.astimezone(zone).date(), int(config.get("STALE_AFTER_DAYS", 365))
+
+
+def _page_of_tiers(index: FacetIndex, tiers: list[int], start: int, count: int) -> list[int]:
+    """Positions `start` to `start + count` of the tiers' services, tier
+    after tier, each tier in name order."""
+    in_page: list[int] = []
+    for tier in tiers:
+        size = tier.bit_count()
+        if start >= size:
+            start -= size
+            continue
+        in_page += index.positions(tier, start, count - len(in_page))
+        start = 0
+        if len(in_page) >= count:
+            break
+    return in_page
+
+
 def search_services(
     session: Session,
     filters: SearchFilters,
@@ -413,9 +440,12 @@ def search_services(
     page_size: int = PAGE_SIZE,
 ) -> SearchPage:
     """One page of services matching `filters`, best matches first (name
-    matches before description matches), then by name; nearest first when
-    an `origin` is given; with facet counts."""
+    matches before description matches), reviewed listings before those
+    that may be out of date, then by name; nearest first when an `origin`
+    is given (distance alone: the card says when a listing may be out of
+    date); with facet counts."""
     now = now or datetime.now(timezone.utc)
+    today, stale_after_days = review_days(now)
     index = facet_index(session)
     filters = normalise_filters(filters, index)
     terms = query_terms(filters.q)
@@ -448,16 +478,15 @@ def search_services(
         in_page = _nearest_first(index, matching, approximate, start, page_size)
     else:
         # Services whose own or centre's name has every word first, then the
-        # other matches; each tier by name (positions are in name order).
+        # other matches; within each, reviewed listings before those that
+        # may be out of date; each tier by name (positions are in name order).
         first_tier = matching & in_names if terms else matching
         later_tier = matching & ~first_tier
-        first_count = first_tier.bit_count()
-        in_page = index.positions(first_tier, start, page_size)
-        if len(in_page) < page_size:
-            in_page += index.positions(
-                later_tier, max(0, start - first_count), page_size - len(in_page)
-            )
-    services = summarise_services(session, [index.service_ids[p] for p in in_page], index)
+        stale = index.stale_bits(today - timedelta(days=stale_after_days))
+        tiers = [first_tier & ~stale, first_tier & stale, later_tier & ~stale, later_tier & stale]
+        in_page = _page_of_tiers(index, tiers, start, page_size)
+    services = summarise_services(session, [index.service_ids[p] for p in in_page], index,
+                                  today, stale_after_days)
     add_areas(session, services)
     if origin:
         for summary in services:
@@ -526,6 +555,9 @@ class ServiceSummary:
     area_words: list[str] = field(default_factory=list)
     minimum_age: int | None = None
     maximum_age: int | None = None
+    # Its centre's review: listings.verification_state ("verified", "stale",
+    # "unverified"); the card says so unless verified.
+    verification: str = "verified"
 
     @property
     def states_ages(self) -> bool:
@@ -537,7 +569,8 @@ class ServiceSummary:
         return self.own_schedules or self.location_schedules
 
 
-def summarise_services(session: Session, service_ids: list[str], index: FacetIndex) -> list[ServiceSummary]:
+def summarise_services(session: Session, service_ids: list[str], index: FacetIndex,
+                       today: date | None = None, stale_after_days: int | None = None) -> list[ServiceSummary]:
     """The cards of `service_ids`, in that order. Anyone reads them (the
     results, the map's markers): a confidential location is placed at its
     town (confidential.town_point), never at its own point."""
@@ -545,9 +578,13 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
 
     if not service_ids:
         return []
+    if today is None or stale_after_days is None:
+        today, stale_after_days = review_days(datetime.now(timezone.utc))
     summaries = {
         row.id: ServiceSummary(row.id, row.name, row.centre_name, row.slug, row.text_language,
-                               minimum_age=row.minimum_age, maximum_age=row.maximum_age)
+                               minimum_age=row.minimum_age, maximum_age=row.maximum_age,
+                               verification=listings.verification_state(row.last_verified, today,
+                                                                        stale_after_days))
         for row in session.execute(
             select(
                 Service.id,
@@ -557,6 +594,7 @@ def summarise_services(session: Session, service_ids: list[str], index: FacetInd
                 Organization.text_language,
                 Service.minimum_age,
                 Service.maximum_age,
+                Organization.last_verified,
             )
             .join(Organization)
             .where(Service.id.in_(service_ids))

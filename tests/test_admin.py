@@ -499,7 +499,8 @@ def test_index_links_everything_with_counts(seeded_app, accounts):
     client = admin_client(seeded_app)
     page = soup(client.get("/en/admin/"))
     links = {a["href"] for a in page.select(".admin-overview a")}
-    assert links == {"/en/admin/accounts", "/en/admin/review", "/en/admin/reports", "/en/admin/taxonomy", "/en/admin/audit"}
+    assert links == {"/en/admin/accounts", "/en/admin/review", "/en/admin/reports", "/en/admin/taxonomy", "/en/admin/audit",
+                     "/en/admin/claims"}
     assert page.select_one("#count-pending-accounts").get_text(strip=True) == "1 sign-up request waiting"
     assert page.select_one("#count-pending-organizations").get_text(strip=True) == "0 organizations waiting for review"
 

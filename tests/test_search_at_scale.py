@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -139,6 +139,17 @@ EDITS = {
                                                "minimum_age", 65),
     "an age range changed in plain SQL": lambda: db.session.execute(
         text("UPDATE service SET maximum_age = 15 WHERE minimum_age = 13")),
+    # NOW is 2026-12-02: reviewed on 2025-12-02 or later is current, before it stale.
+    "a centre reviewed": lambda: setattr(
+        db.session.scalar(select(Organization).where(Organization.slug == "antazave")), "last_verified",
+        date(2026, 11, 20)),
+    "centres reviewed on the last current day and the day before, in plain SQL": lambda: [
+        db.session.execute(text("UPDATE organization SET last_verified = :day WHERE id = "
+                                "(SELECT min(id) FROM organization WHERE last_verified IS NULL)"), {"day": day})
+        for day in (date(2025, 12, 2), date(2025, 12, 1), date(2025, 11, 30))],
+    "a review moved back past the limit": lambda: setattr(
+        db.session.scalar(select(Organization).where(Organization.slug == "antazave")), "last_verified",
+        date(2024, 6, 1)),
 }
 
 

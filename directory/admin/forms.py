@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from ..form_base import REQUIRED, DirectoryForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
@@ -144,4 +144,15 @@ class ImportForm(AdminForm):
                        "or the directory.json file of an export."),
         validators=[FileRequired(_l("Choose a file to import."))],
         render_kw={"accept": ".zip,.json,application/zip,application/json"},
+    )
+
+
+class RefuseClaimForm(AdminForm):
+    """Refusing a request to keep a listing: the reason goes to the person."""
+
+    reason = TextAreaField(
+        _l("Why is it refused?"),
+        description=_l("The person receives this by e-mail."),
+        filters=[_strip],
+        validators=[DataRequired(REQUIRED), Length(max=2000, message=_l("Use at most %(max)d characters.", max=2000))],
     )

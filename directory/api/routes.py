@@ -4,12 +4,13 @@ own), no session, CORS open for GET. Every error under /api/ is JSON."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, jsonify, request, stream_with_context, url_for
+from flask import Response, abort, current_app, jsonify, redirect, request, stream_with_context, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..hsds import openapi as openapi_document, parameters, queries, records
 from ..hsds.paging import ndjson_lines
+from .. import merging
 from ..extensions import csrf, db
 from ..web import or_404
 from . import bp
@@ -105,8 +106,10 @@ def organizations():
 def organization(organization_id: str):
     """One published organization with its locations and services (?full_service=true: fully nested)."""
     full_service = parameters.read_boolean(request.args, "full_service")
-    found = or_404(queries.get_public_organization(db.session, organization_id, full_service),
-                   "No published organization with this id")
+    found = queries.get_public_organization(db.session, organization_id, full_service)
+    if found is None and (kept := merging.kept_for_id(db.session, organization_id)) is not None:
+        return redirect(url_for("api.organization", organization_id=kept.id, **request.args), 301)  # merged
+    found = or_404(found, "No published organization with this id")
     return queries.organization_record(found, nested=True, full_service=full_service)
 
 

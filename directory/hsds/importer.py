@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from .. import audit
+from .. import audit, duplicates
 from ..extensions import db
 from ..models import ImportJob, User, utcnow
 from .bulk import BulkWriter
@@ -87,6 +87,7 @@ def import_package(session: Session, path: str | Path, user=None, name: str | No
     if not report.ok:
         session.rollback()
         return report
+    _warn_of_duplicates(session, package, report)
     for raw in package.tables.values():
         raw.rows = []  # read and checked: only package.valid is written, let the text go
     try:
@@ -112,6 +113,17 @@ def import_package(session: Session, path: str | Path, user=None, name: str | No
         return report
     report.imported = True
     return report
+
+
+def _warn_of_duplicates(session: Session, package: Package, report: Report) -> None:
+    """New organizations that may already be in the directory under another
+    id: warnings (the import goes on), for an admin to check or merge."""
+    file = package.tables["organization"].file if "organization" in package.tables else "organizations"
+    for number, _name, matches in duplicates.duplicates_in_package(session, package.valid or {}):
+        names = "; ".join(f"{match.name} ({match.slug})" for match in matches[:5])
+        report.warn(file, number, "name", _l(
+            "Maybe already in the directory: %(names)s. Check it, and merge the two if they are one.",
+            names=names))
 
 
 # ------------------------------------------------------------------ background jobs

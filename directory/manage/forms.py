@@ -593,6 +593,8 @@ class ProposeForm(DirectoryForm):
     municipality = form_field(_LOCATION["municipality"])
     postal_code = form_field(_LOCATION["postal_code"])
     country = form_field(_LOCATION["country"])
+    # Asked only when the directory has organizations the new one may be (directory/duplicates.py).
+    different_organization = BooleanField(_l("It is a different organization"))
 
     def to_values(self) -> dict[str, Any]:
         def read(registry, names):

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import administration, capacity, publishing, referral_workflow
+from .. import administration, capacity, duplicates, publishing, referral_workflow
 from ..form_base import ActionForm
 from ..reports import PROBLEM_KIND_LABELS
 from ..extensions import db
@@ -349,7 +349,14 @@ def propose_organization():
     """Propose a new organization; it is public only once an administrator approves it."""
     form = ProposeForm()
     if form.validate_on_submit():
-        org = publishing.propose_organization(db.session, form.to_values(), current_user)
+        values = form.to_values()
+        if not form.different_organization.data:
+            place = duplicates.Place(duplicates.place_keys(values["location"].get("city"),
+                                                           values["location"].get("municipality")))
+            matches = duplicates.likely_duplicates(db.session, values.get("name"), [place])
+            if matches:  # "Is it one of these?": saved only once the editor says it is not
+                return render_template("manage/propose.html", form=form, duplicates=matches)
+        org = publishing.propose_organization(db.session, values, current_user)
         db.session.commit()
         flash(_("Thank you. The organization is not public yet: an administrator will review it."), "info")
         return _to_organization(org)

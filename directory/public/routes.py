@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_blocks
 
-from .. import confidential, i18n, listings, reports, search
+from .. import claims, confidential, i18n, listings, merging, reports, search, unmet_need
 from ..extensions import db, limiter
 from ..web import or_404, wants_fragment
 from . import bp, presenters, root
@@ -54,6 +54,7 @@ def home():
         body = render_template("public/home.html", fragment=False, **context)
     response = make_response(body)
     response.vary.add("HX-Request")
+    unmet_need.count_after_response(response, db.engine, result, request)
     return response
 
 
@@ -85,7 +86,10 @@ def centres():
 @bp.get("/centres/<slug>")
 def centre(slug: str):
     """The centre's public page: services, hours, contacts, and a form to report a problem."""
-    return render_centre(published_centre(slug), ProblemReportForm())
+    org = listings.get_centre(db.session, slug)
+    if org is None and (kept := merging.kept_for_slug(db.session, slug)) is not None:
+        return redirect(url_for("public.centre", slug=kept.slug), 301)  # merged into another centre
+    return render_centre(or_404(org, "No centre with this address"), ProblemReportForm())
 
 
 @bp.post("/centres/<slug>/report")
@@ -120,6 +124,7 @@ def render_centre(org, report_form: ProblemReportForm):
             org.last_verified, date.today(), current_app.config["STALE_AFTER_DAYS"]
         ),
         report_form=report_form,
+        kept_by_centre=claims.is_kept_by_centre(db.session, org),
     )
     response = make_response(body)
     if reveal and any(location.confidential for location in org.locations):
