@@ -10,10 +10,13 @@ from sqlalchemy import select
 
 from conftest import csrf_token, signed_in
 from directory.extensions import db
+from directory import review_cycle
 from directory.models import (
     ImportJob,
+    ListingClaim,
     Location,
     Organization,
+    OrganizationMerge,
     ProblemReport,
     Referral,
     Revision,
@@ -39,9 +42,15 @@ def world(seeded_app, accounts):
                             organization_name=org.name, client_name="A. B.", client_contact="-",
                             need="-", consent_at=datetime.now(timezone.utc))
         job = ImportJob(file_name="package.zip", status="done")
-        db.session.add_all([report, revision, referral, job])
+        claim = ListingClaim(organization=org, name="A. B.", email="a@example.lv", role="-", message="")
+        merge = OrganizationMerge(kept_id=org.id, merged_id="00000000-0000-4000-8000-000000000000",
+                                  merged_slug="merged", merged_name="Merged", snapshot="{}")
+        db.session.add_all([report, revision, referral, job, claim, merge])
         db.session.commit()
         term = db.session.scalar(select(TaxonomyTerm).order_by(TaxonomyTerm.code))
+        editor = db.session.scalar(select(User).where(User.email == "editor@example.lv"))
+        with seeded_app.test_request_context():
+            token = review_cycle.review_token(org, editor, review_cycle.reviewed_on(org))
         return {
             "org_id": org.id,
             "organization_id": org.id,
@@ -55,6 +64,9 @@ def world(seeded_app, accounts):
             "term_id": term.id,
             "taxonomy_code": "service-type",
             "code": term.code,
+            "claim_id": claim.id,
+            "merge_id": merge.id,
+            "token": token,
         }
 
 
