@@ -5,7 +5,10 @@ weekly rows, and every other schedule in words (directory.recurrence)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -173,6 +176,30 @@ def centre_schedules(org: Organization) -> list[Schedule]:
         schedules.extend(location.schedules)
     return schedules
 
+
+
+DEFAULT_STALE_AFTER_DAYS = 365
+
+
+def local_date(moment: datetime) -> date:
+    """The date of `moment` in the directory's time zone (a naive moment is
+    UTC, as SQLite gives it back)."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga") if has_app_context() else "Europe/Riga"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def local_today() -> date:
+    """Today in the directory's time zone."""
+    return local_date(datetime.now(timezone.utc))
+
+
+def stale_after_days() -> int:
+    """STALE_AFTER_DAYS: a listing confirmed longer ago "may be out of date"."""
+    if not has_app_context():
+        return DEFAULT_STALE_AFTER_DAYS
+    return int(current_app.config.get("STALE_AFTER_DAYS", DEFAULT_STALE_AFTER_DAYS))
 
 
 def verification_state(last_verified: date | None, today: date, stale_after_days: int) -> str:

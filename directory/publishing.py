@@ -19,12 +19,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, time
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
@@ -33,7 +32,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, costs, geocoding, identifiers, municipalities
-from .listings import in_weekly_table, shown_hours
+from .listings import in_weekly_table, local_today, shown_hours, stale_after_days
 from .models import (
     COUNTRIES,
     SERVICE_STATUSES,
@@ -62,7 +61,6 @@ from .models import (
 from .recurrence import describe, weekdays_of
 from .templating import country_name, language_name, weekday_name
 
-DEFAULT_STALE_AFTER_DAYS = 365
 # Languages an editor can tick for a service (ISO 639-1).
 SPOKEN_LANGUAGES = ("lv", "lt", "ru", "en", "pl", "be", "uk")
 # Revisions an admin can undo: their "before" values are plain field values.
@@ -1160,12 +1158,6 @@ def commit(session: Session, entity: Any) -> None:
         raise EditConflict(entity_type(entity), current_values(entity), entity.version) from error
 
 
-def local_today() -> date:
-    """Today in the directory's time zone."""
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga") if has_app_context() else "Europe/Riga"
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(zone)).date()
-
-
 def verify(session: Session, organization: Organization, user: User | None) -> Revision:
     """"Still correct": the organization, its locations and its services are
     confirmed today."""
@@ -1298,8 +1290,7 @@ def is_stale(entity: Any, today: date | None = None, days: int | None = None) ->
     if entity.last_verified is None:
         return True
     if days is None:
-        days = current_app.config.get("STALE_AFTER_DAYS", DEFAULT_STALE_AFTER_DAYS) if has_app_context() \
-            else DEFAULT_STALE_AFTER_DAYS
+        days = stale_after_days()
     reference = today if today is not None else local_today()
     return (reference - entity.last_verified).days > days
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, format_date, gettext as _
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .mail import public_url, queue_email
 from .models import Organization, ReviewReminder, User, organization_editor
-from .publishing import local_today
+from .listings import local_date, local_today
 
 # Stage → (months since the last review, who is reminded).
 STAGES: dict[str, tuple[int, str]] = {"10": (10, "editors"), "11": (11, "editors"), "12": (12, "admins")}
@@ -45,18 +44,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _local_date(moment: datetime) -> date:
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga"))
-    if moment.tzinfo is None:  # SQLite gives back UTC without its zone
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).date()
-
-
 def reviewed_on(organization: Organization) -> date:
     """The review the cycle counts from: the last one, or the day the listing was added."""
     if organization.last_verified is not None:
         return organization.last_verified
-    return _local_date(organization.created_at or datetime.now(timezone.utc))
+    return local_date(organization.created_at or datetime.now(timezone.utc))
 
 
 def due_stage(reviewed: date, today: date) -> str | None:

@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from textwrap import shorten
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -409,9 +407,7 @@ def review_days(now: datetime) -> tuple[date, int]:
     """Today in the directory's time zone, and STALE_AFTER_DAYS: a centre
     last reviewed more than that many days before today (or never) "may be
     out of date" (as publishing.is_stale says)."""
-    config = current_app.config if has_app_context() else {}
-    zone = ZoneInfo(config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Riga"))
-    return now.astimezone(zone).date(), int(config.get("STALE_AFTER_DAYS", 365))
+    return listings.local_date(now), listings.stale_after_days()
 
 
 def _page_of_tiers(index: FacetIndex, tiers: list[int], start: int, count: int) -> list[int]:
