@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import municipalities
 from .models import Address, Location, Organization
+from .referral_stats import csv_safe
 from .textnorm import sort_key
 
 PAGE_SIZE = 50
@@ -39,9 +40,6 @@ BAND_LABELS = {
     "never": _l("never reviewed"),
 }
 # A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def months_between(earlier: date, later: date) -> int:
     """Whole months from `earlier` to `later` (0 within the first month)."""
     months = (later.year - earlier.year) * 12 + later.month - earlier.month
@@ -188,10 +186,8 @@ def all_review_ages(session: Session, today: date, batch: int = 1000):
 
 
 def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet shows as text: one that would start a
-    formula gets a leading apostrophe (OWASP's advice on CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """A CSV cell a spreadsheet shows as text (referral_stats.csv_safe)."""
+    return csv_safe("" if value is None else str(value))
 
 
 def csv_lines(centres: Iterable[ReviewAge], centre_url: Callable[[str], str]) -> Iterator[str]:
