@@ -499,20 +499,25 @@ def _area_choices() -> list[tuple[str, str]]:
         (m.code, m.label) for country in COUNTRIES for m in municipalities.all_municipalities(country)]
 
 
+def _cost_option_values(option: CostOption) -> dict[str, Any]:
+    """A cost option as the form's rows and the revisions hold it."""
+    return {"amount": option.amount, "currency": option.currency, "option": option.option,
+            "amount_description": option.amount_description}
+
+
 def _cost_key(row: Mapping[str, Any]) -> tuple:
     return (row.get("amount"), row.get("currency"), row.get("option"), row.get("amount_description"))
 
 
 def _get_costs(service: Service) -> list[dict[str, Any]]:
-    return [{"amount": option.amount, "currency": option.currency, "option": option.option,
-             "amount_description": option.amount_description} for option in service.cost_options]
+    return [_cost_option_values(option) for option in service.cost_options]
 
 
 def _set_costs(session: Session, service: Service, rows: list[dict[str, Any]]) -> None:
     # An option that stays keeps its identity, and the dates it was imported with.
     existing: dict[tuple, list[CostOption]] = {}
     for option in service.cost_options:
-        existing.setdefault(_cost_key(_get_costs_row(option)), []).append(option)
+        existing.setdefault(_cost_key(_cost_option_values(option)), []).append(option)
     options = []
     for position, row in enumerate(rows):
         same = existing.get(_cost_key(row))
@@ -523,9 +528,6 @@ def _set_costs(session: Session, service: Service, rows: list[dict[str, Any]]) -
     costs.keep_free_flag(service)
 
 
-def _get_costs_row(option: CostOption) -> dict[str, Any]:
-    return {"amount": option.amount, "currency": option.currency, "option": option.option,
-            "amount_description": option.amount_description}
 
 
 def cost_lines(rows: list[dict[str, Any]]) -> list[str]:
