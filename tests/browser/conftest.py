@@ -104,6 +104,28 @@ def page_without_js(browser):
     context.close()
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+         "has_touch": True}
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A 390×844 phone, JavaScript on."""
+    context = browser.new_context(locale="lv-LV", **PHONE)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page_without_js(browser):
+    """A 390×844 phone, JavaScript off."""
+    context = browser.new_context(java_script_enabled=False, locale="lv-LV", **PHONE)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 def axe_violations(page) -> list[dict]:
     """WCAG 2.1 A and AA violations axe-core finds on the current page."""
     # Evaluated, not added as an inline <script>, which the CSP would block.
