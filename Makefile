@@ -10,7 +10,7 @@ FLASK := $(BIN)/flask --app directory
 # The suite runs on both cores (pytest-xdist), a test module per worker.
 PYTEST := $(BIN)/pytest -n 2 --dist loadfile
 
-.PHONY: run dev test test-tools test-sqlite test-postgres test-fast install install-test browser-tools assets translations extract-messages update-translations db clean
+.PHONY: run dev test test-tools test-sqlite test-postgres test-fast install install-test browser-tools assets translations extract-messages update-translations db clean bench-lighthouse
 
 run: install translations assets db
 	PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/gunicorn --config gunicorn.conf.py "directory:create_app(serving=True)"
@@ -71,6 +71,15 @@ extract-messages: install
 update-translations: extract-messages
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 0
 	$(BIN)/python scripts/fill_english.py
+
+# Lighthouse (npm, installed into bench/lighthouse/ on first use) in Chromium,
+# mobile: the home page, a search and a centre page in every language, each
+# the median of LIGHTHOUSE_RUNS runs; exits 1 under LIGHTHOUSE_TARGET. Some
+# minutes; not part of `make test`.
+LIGHTHOUSE_TARGET ?= 95
+LIGHTHOUSE_RUNS ?= 3
+bench-lighthouse: install translations
+	$(BIN)/python bench/lighthouse.py --languages lv lt en ru --runs $(LIGHTHOUSE_RUNS) --target $(LIGHTHOUSE_TARGET)
 
 db: install
 	$(FLASK) db upgrade

@@ -34,6 +34,10 @@ through the Flask test client, one htmx fragment request after another:
                       (a municipality, `here` from a typed town) and `age`,
                       alone and with other filters (DECISION_QUERIES; 70 %
                       of synthetic services state an area, 40 % an age);
+  four-language queries
+                      the same for LANGUAGE_QUERIES (Russian, Lithuanian,
+                      English, Latvian words for types and groups), with
+                      the number of services each found;
   FTS5 alone          (SQLite) the mix's words run straight on service_fts;
   full text alone     (PostgreSQL) the query PostgresFullText.matching_keys
                       runs, straight, for the same words;
@@ -69,6 +73,7 @@ import statistics
 import subprocess
 import sys
 import time
+from urllib.parse import unquote_plus
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -110,6 +115,16 @@ DECISION_QUERIES = [
     "age=70&type=day-centre",
     "serves=LV-111&age=16&group=youth",
     "near=Daugavpils&serves=here",
+]
+# Queries in the four languages (issue 20), timed beside the mix; their
+# result counts are printed too (code before issue 20 finds fewer).
+LANGUAGE_QUERIES = [
+    "q=%D0%B4%D0%BD%D0%B5%D0%B2%D0%BD%D0%BE%D0%B9+%D1%86%D0%B5%D0%BD%D1%82%D1%80",  # дневной центр
+    "q=skalbimas",
+    "q=pagalba+namuose",
+    "q=care+at+home",
+    "q=%D0%B4%D0%BB%D1%8F+%D0%BF%D0%BE%D0%B6%D0%B8%D0%BB%D1%8B%D1%85",  # для пожилых
+    "q=ve%C4%BCas+mazg%C4%81%C5%A1ana",  # veļas mazgāšana
 ]
 FIRST_TIME = {"centrs": "q=centrs", "krīz": "q=kr%C4%ABz"}
 FTS_WORDS = ["dienas", "krīz", "seniori", "vig", "dienas centrs", "higiēna duša", "centrs", "palidziba", "zupa"]
@@ -268,6 +283,10 @@ def bench(services: int, kind: str, writes: int, data_url: str | None = None) ->
         warm = [timed(client, query) for _ in range(WARM_ROUNDS) for query in QUERIES]
         decision_cold = [timed(client, query) for query in DECISION_QUERIES]
         decision_warm = [timed(client, query) for _ in range(WARM_ROUNDS) for query in DECISION_QUERIES]
+        language_first = [fetch(client, query) for query in LANGUAGE_QUERIES]
+        language_cold = [ms for ms, _html in language_first]
+        language_found = [result_count(html) for _ms, html in language_first]
+        language_warm = [timed(client, query) for _ in range(WARM_ROUNDS) for query in LANGUAGE_QUERIES]
         rss, hwm = memory_mb()
 
         raw: list[float] = []
@@ -323,6 +342,10 @@ def bench(services: int, kind: str, writes: int, data_url: str | None = None) ->
         print(f"   area and age filters (beside the mix): first p50 {statistics.median(decision_cold):6.1f} ms  "
               f"p95 {percentile(decision_cold, .95):6.1f} ms   | warm: p50 {statistics.median(decision_warm):6.1f} ms  "
               f"p95 {percentile(decision_warm, .95):6.1f} ms")
+        print(f"   four-language queries (beside the mix): first p50 {statistics.median(language_cold):6.1f} ms  "
+              f"p95 {percentile(language_cold, .95):6.1f} ms   | warm: p50 {statistics.median(language_warm):6.1f} ms  "
+              f"p95 {percentile(language_warm, .95):6.1f} ms   | found: "
+              + ", ".join(f"{unquote_plus(q[2:])} {n:,}" for q, n in zip(LANGUAGE_QUERIES, language_found)))
         slowest = sorted(zip(cold, QUERIES), reverse=True)[:3]
         print("   slowest cold: " + ", ".join(f"{q or '(empty)'} {ms:.0f} ms" for ms, q in slowest))
         if after_write:

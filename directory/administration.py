@@ -36,6 +36,7 @@ from .models import (
     User,
     organization_editor,
 )
+from .search_language import synonyms_text
 from .seeding import TERM_DESCRIPTION_LANGUAGE, stable_id
 
 # The vocabularies admins keep, in the order the taxonomy page shows them.
@@ -353,6 +354,26 @@ def term_labels(term: TaxonomyTerm) -> dict[str, str]:
     return {locale: found.get(locale, "") for locale in supported_languages()}
 
 
+def term_synonyms(term: TaxonomyTerm) -> dict[str, str]:
+    """The term's synonyms in each configured language, one per line ("" for none)."""
+    found = {label.locale: label.synonyms or "" for label in term.labels}
+    return {locale: found.get(locale, "") for locale in supported_languages()}
+
+
+def _set_synonyms(term: TaxonomyTerm, synonyms: dict[str, list[str]]) -> dict[str, list]:
+    """Write the synonyms of the term's labels (one per line; every label
+    exists by now); returns the changes as {"synonyms_<locale>": [before, after]}."""
+    changes = {}
+    existing = {label.locale: label for label in term.labels}
+    for locale, words in synonyms.items():
+        label = existing.get(locale)
+        stored = synonyms_text(words)
+        if label is not None and label.synonyms != stored:
+            changes[f"synonyms_{locale}"] = [label.synonyms, stored]
+            label.synonyms = stored
+    return changes
+
+
 def term_code_taken(session: Session, taxonomy: Taxonomy, code: str) -> bool:
     return (
         session.scalar(
@@ -390,12 +411,14 @@ def _set_labels(term: TaxonomyTerm, labels: dict[str, str]) -> dict[str, list]:
 
 
 def update_term(
-    session: Session, term: TaxonomyTerm, actor: User, *, labels: dict[str, str], lt_catalogue_code: str | None
+    session: Session, term: TaxonomyTerm, actor: User, *, labels: dict[str, str], lt_catalogue_code: str | None,
+    synonyms: dict[str, list[str]] | None = None,
 ) -> bool:
-    """Change a term's labels (one per language, trimmed) and its code in Lithuania's
-    catalogue; False if nothing changed."""
+    """Change a term's labels (one per language, trimmed), their synonyms
+    (when given) and its code in Lithuania's catalogue; False if nothing changed."""
     labels = _clean_labels(labels)
     changes = _set_labels(term, labels)
+    changes.update(_set_synonyms(term, synonyms or {}))
     lt_code = (lt_catalogue_code or "").strip() or None
     if lt_code != term.lt_catalogue_code:
         changes["lt_catalogue_code"] = [term.lt_catalogue_code, lt_code]
@@ -415,6 +438,7 @@ def add_term(
     code: str,
     labels: dict[str, str],
     lt_catalogue_code: str | None,
+    synonyms: dict[str, list[str]] | None = None,
 ) -> TaxonomyTerm:
     """A new term at the end of its vocabulary. Its id derives from the
     vocabulary and the code, as the seed's do, so that adding the same term to
@@ -437,11 +461,14 @@ def add_term(
         lt_catalogue_code=(lt_catalogue_code or "").strip() or None,
         position=(last + 1) if last is not None else 0,
     )
+    synonyms = synonyms or {}
     for locale, name in labels.items():
-        term.labels.append(TaxonomyTermLabel(locale=locale, name=name))
+        term.labels.append(TaxonomyTermLabel(locale=locale, name=name,
+                                             synonyms=synonyms_text(synonyms.get(locale, []))))
     session.add(term)
     audit.record(session, "term-create", actor, "taxonomy_term", term.id,
-                 taxonomy=taxonomy.code, code=code, labels=labels)
+                 taxonomy=taxonomy.code, code=code, labels=labels,
+                 synonyms={locale: words for locale, words in synonyms.items() if words})
     return term
 
 

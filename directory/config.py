@@ -63,6 +63,11 @@ RESET_ACCOUNT_RATE_LIMIT = "3 per hour"  # reset links sent for one e-mail
 REPORT_RATE_LIMIT = "5 per minute;20 per hour"
 CLAIM_RATE_LIMIT = "5 per minute;20 per hour"  # requests to keep a listing, per client address
 CLAIM_ORGANIZATION_RATE_LIMIT = "10 per day"  # requests filed for one organization, from any address
+# Sending a shortlist or a service by e-mail or SMS (no account needed):
+# messages sent from one client address, and to one e-mail address or phone
+# number from any address. Only messages actually sent count.
+SHARE_RATE_LIMIT = "5 per hour"
+SHARE_RECIPIENT_RATE_LIMIT = "5 per hour"
 
 # E-mail: always written to the outbox table and the log; sent by SMTP with
 # `flask --app directory send-mail` when MAIL_SERVER is set.
@@ -75,6 +80,11 @@ MAIL_SENDER = "noreply@localhost"
 # A message whose sending failed this many times is no longer tried; the
 # outbox keeps it with its error.
 MAIL_MAX_ATTEMPTS = 5
+# Text messages (directory/sms.py): None offers no SMS anywhere; "log" writes
+# each message to the log instead of sending it (development); or
+# "package.module:factory", a function of the app that returns a gateway
+# with send(to, text).
+SMS_GATEWAY = None
 # The site's address, for links in e-mails that commands (`flask purge`) send.
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

@@ -307,8 +307,10 @@ def _read_words(session: Session, slots: dict[str, int], facts: Facts) -> tuple[
         if members := services_of.get(organization_id):
             add(folder.words(name) | folder.words(alternate_name), folder.words(description), members)
     label_words: dict[str, set[str]] = defaultdict(set)
-    for term_id, label in session.execute(select(TaxonomyTermLabel.term_id, TaxonomyTermLabel.name)):
-        label_words[term_id] |= folder.words(label)
+    # A label's synonyms are words of it (as the view's `terms` says).
+    for term_id, label, synonyms in session.execute(
+            select(TaxonomyTermLabel.term_id, TaxonomyTermLabel.name, TaxonomyTermLabel.synonyms)):
+        label_words[term_id] |= folder.words(label) | folder.words(synonyms)
     for term_id, members in facts.terms.items():
         add(set(), label_words.get(term_id, set()), members)
     for place, members in facts.places.items():

@@ -1,8 +1,8 @@
 """Words: what a service is found by. A service's search document is its
 name and its centre's (with their other names), the labels of its taxonomy
-terms in every language, its towns and municipalities, and the two
-descriptions (the view service_search_document of migration 0002 says the
-same in SQL). A word is a run of letters and digits, case and diacritics
+terms in every language and their synonyms, its towns and municipalities,
+and the two descriptions (the view service_search_document of migrations
+0002 and 0015 says the same in SQL). A word is a run of letters and digits, case and diacritics
 folded, so `krizes` finds `krīzes` and `ZUPA` finds `zupa`; a query word
 matches every word it begins.
 

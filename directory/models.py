@@ -693,6 +693,9 @@ class TaxonomyTermLabel(db.Model):
     )
     locale: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    # Other words people use for the term in this language, one per line:
+    # found by the search like the name, never shown to residents.
+    synonyms: Mapped[str | None] = mapped_column(Text)
 
     term: Mapped[TaxonomyTerm] = relationship(back_populates="labels")
 

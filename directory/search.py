@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from geopy.distance import geodesic
 
-from . import listings, municipalities
+from . import listings, municipalities, search_language
 from .facet_build import service_areas
 from .facets import FacetIndex, Term, bits_of
 from .live_index import facet_index
@@ -39,6 +39,7 @@ from .models import (
     service_taxonomy_term,
 )
 from .opening_hours import DEFAULT_COUNTRY
+from .search_language import light_stem
 
 PAGE_SIZE = 20
 MAP_LIMIT = 500  # markers on one map
@@ -196,36 +197,38 @@ def _serves(value: str) -> str:
 
 # ------------------------------------------------------------ tokenisation
 
-# Latvian and Lithuanian case endings, longest first, without diacritics.
-_ENDINGS = sorted(
-    {
-        "iem", "ams", "ems", "ims", "oms", "ose", "yse", "uose", "ius", "ais",
-        "am", "em", "im", "um", "os", "as", "es", "is", "us", "ys", "ai", "ei", "ui",
-        "s", "a", "e", "i", "u", "o", "y",
-    },
-    key=len,
-    reverse=True,
-)
-_MIN_STEM = 4
-
-
-def light_stem(word: str) -> str:
-    """Drop one inflection ending so that 'krīzes' finds 'krīzes centrs' and
-    'seniori' finds 'senioriem'; matching is by prefix, so the stem suffices."""
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-            return word[: -len(ending)]
-    return word
-
-
 def query_terms(q: str) -> list[str]:
     """Words of a query as safe search terms: letters and digits only, folded
-    and stemmed. Operators, quotes and punctuation are dropped, never parsed."""
+    and lightly stemmed, stopwords kept (what unmet_need counts and the
+    benchmark asks the database for). Operators, quotes and punctuation are
+    dropped, never parsed."""
     terms: list[str] = []
     for word in query_words(q):
         if (stem := light_stem(word)) not in terms:
             terms.append(stem)
     return terms[:MAX_QUERY_TERMS]
+
+
+def search_terms(q: str) -> list[tuple[str, ...]]:
+    """What a query is matched by, in any of the four languages
+    (search_language): its content words, each as the prefixes that may
+    match it; at most MAX_QUERY_TERMS."""
+    return search_language.search_terms(q, MAX_QUERY_TERMS)
+
+
+def match_terms(index: FacetIndex, terms: list[tuple[str, ...]]) -> tuple[int, int]:
+    """The services every term matches (a term: any of its alternatives
+    begins one of their words), anywhere and in their or their centre's
+    names, as bitsets."""
+    found = in_names = index.all_bits
+    for alternatives in terms:
+        anywhere = named = 0
+        for prefix in alternatives:
+            anywhere |= index.term_matches(prefix, False)
+            named |= index.term_matches(prefix, True)
+        found &= anywhere
+        in_names &= named
+    return found, in_names
 
 
 # ------------------------------------------------------------- near a place
@@ -444,7 +447,7 @@ def search_services(
     today, stale_after_days = review_days(now)
     index = facet_index(session)
     filters = normalise_filters(filters, index)
-    terms = query_terms(filters.q)
+    terms = search_terms(filters.q)
 
     open_cache: list[int] = []
 
@@ -459,10 +462,7 @@ def search_services(
     if origin and filters.radius:
         selections["radius"] = _within_radius(index, origin, approximate, filters.radius)
     allowed = _intersect(index.all_bits, selections)
-    found = in_names = index.all_bits
-    for term in terms:
-        found &= index.term_matches(term, False)
-        in_names &= index.term_matches(term, True)
+    found, in_names = match_terms(index, terms)
     matching = found & allowed
     total = matching.bit_count()
     pages = max(1, math.ceil(total / page_size))

@@ -31,6 +31,7 @@ from .models import (
     TaxonomyTerm,
     TaxonomyTermLabel,
 )
+from .search_language import synonyms_text
 
 STARTER_DATA_DIR = Path(__file__).resolve().parent / "starter_data"
 # Namespace of the ids derived from starter keys; never change it, or a
@@ -141,11 +142,15 @@ def _seed_taxonomies(
             for locale in languages:
                 if not term_data.get(locale):
                     continue
+                synonyms = synonyms_text(term_data.get(f"{locale}_synonyms", []))
                 label = existing.get(locale)
                 if label is None:
-                    term.labels.append(TaxonomyTermLabel(locale=locale, name=term_data[locale]))
-                elif label.name != term_data[locale]:
+                    term.labels.append(TaxonomyTermLabel(locale=locale, name=term_data[locale], synonyms=synonyms))
+                    continue
+                if label.name != term_data[locale]:
                     label.name = term_data[locale]
+                if label.synonyms != synonyms:
+                    label.synonyms = synonyms
             terms[(code, term_data["code"])] = term
             report.terms += 1
     return terms

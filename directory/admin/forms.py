@@ -8,14 +8,18 @@ from flask_wtf.file import FileField, FileRequired
 from ..form_base import REQUIRED, DirectoryForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..administration import TERM_CODE
 from ..i18n import supported_languages
 from ..models import ROLES
+from ..search_language import MAX_SYNONYM_LENGTH, MAX_SYNONYMS, synonym_lines
 from ..templating import language_name
 
 CHOOSE = _l("Choose one of the listed options.")
+# A term's synonyms in one language, as typed: room for MAX_SYNONYMS full
+# lines and their line breaks (blank lines and spaces are dropped on save).
+SYNONYMS_TEXT_LENGTH = 4000
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -82,10 +86,37 @@ def label_field(locale: str) -> StringField:
     )
 
 
+class SynonymLines:
+    """At most MAX_SYNONYMS synonyms of at most MAX_SYNONYM_LENGTH characters."""
+
+    def __call__(self, form, field) -> None:
+        lines = synonym_lines(field.data)
+        if len(lines) > MAX_SYNONYMS:
+            raise ValidationError(_l("Use at most %(max)d lines.", max=MAX_SYNONYMS))
+        if any(len(line) > MAX_SYNONYM_LENGTH for line in lines):
+            raise ValidationError(_l("Use at most %(max)d characters on a line.", max=MAX_SYNONYM_LENGTH))
+
+
+def synonyms_field(locale: str) -> TextAreaField:
+    """Other words for the term in `locale`, one per line (the fieldset
+    around them says what they are)."""
+    return TextAreaField(
+        language_name(locale),
+        validators=[Length(max=SYNONYMS_TEXT_LENGTH,
+                           message=_l("Use at most %(max)d characters.", max=SYNONYMS_TEXT_LENGTH)),
+                    SynonymLines()],
+        render_kw={"lang": locale, "rows": 4, "maxlength": SYNONYMS_TEXT_LENGTH},
+    )
+
+
 class TermForm(AdminForm):
     """A term's name in each configured language (fields label_lv, label_lt…,
-    one per code in LANGUAGES, built with each form) and its Lithuanian
+    one per code in LANGUAGES, built with each form), the other words
+    people search for it by (synonyms_lv…, one per line) and its Lithuanian
     catalogue code."""
+
+    max_synonyms = MAX_SYNONYMS
+    max_synonym_length = MAX_SYNONYM_LENGTH
 
     lt_catalogue_code = StringField(
         _l("Code in Lithuania's catalogue of social services"),
@@ -101,6 +132,8 @@ class TermForm(AdminForm):
         # those in _unbound_fields by now).
         self._unbound_fields = [
             (f"label_{locale}", label_field(locale)) for locale in self.label_locales
+        ] + [
+            (f"synonyms_{locale}", synonyms_field(locale)) for locale in self.label_locales
         ] + list(type(self)._unbound_fields)
         super().__init__(*args, **kwargs)
 
@@ -110,6 +143,13 @@ class TermForm(AdminForm):
 
     def labels(self) -> dict[str, str]:
         return {locale: self[f"label_{locale}"].data for locale in self.label_locales}
+
+    def synonym_fields(self) -> list[tuple[str, TextAreaField]]:
+        """(language code, field), in the order of LANGUAGES."""
+        return [(locale, self[f"synonyms_{locale}"]) for locale in self.label_locales]
+
+    def synonyms(self) -> dict[str, list[str]]:
+        return {locale: synonym_lines(self[f"synonyms_{locale}"].data) for locale in self.label_locales}
 
 
 class NewTermForm(TermForm):

@@ -285,15 +285,18 @@ def taxonomy():
 @bp.route("/taxonomy/terms/<term_id>", methods=["GET", "POST"])
 @role_required("admin")
 def edit_term(term_id: str):
-    """Change a term's names in the four languages and its Lithuanian catalogue code."""
+    """Change a term's names and synonyms in the four languages and its Lithuanian catalogue code."""
     term = or_404(administration.get_term(db.session, term_id), "No term with this id")
     labels = administration.term_labels(term)
+    synonyms = administration.term_synonyms(term)
     form = TermForm(data={**{f"label_{locale}": name for locale, name in labels.items()},
+                          **{f"synonyms_{locale}": words for locale, words in synonyms.items()},
                           "lt_catalogue_code": term.lt_catalogue_code or ""})
     if form.validate_on_submit():
         try:
             changed = administration.update_term(
-                db.session, term, signed_in_user(), labels=form.labels(), lt_catalogue_code=form.lt_catalogue_code.data
+                db.session, term, signed_in_user(), labels=form.labels(), lt_catalogue_code=form.lt_catalogue_code.data,
+                synonyms=form.synonyms(),
             )
         except administration.Refused as refused:
             db.session.rollback()
@@ -321,7 +324,7 @@ def new_term(taxonomy_code: str):
             try:
                 term = administration.add_term(
                     db.session, taxonomy, signed_in_user(), code=form.code.data, labels=form.labels(),
-                    lt_catalogue_code=form.lt_catalogue_code.data,
+                    lt_catalogue_code=form.lt_catalogue_code.data, synonyms=form.synonyms(),
                 )
             except administration.Refused as refused:
                 db.session.rollback()

@@ -660,10 +660,12 @@ def tables() -> dict[str, Table]:
     result["x_taxonomy_term_label"] = _x(
         "x_taxonomy_term_label", "x_taxonomy_term_labels.csv", TaxonomyTermLabel, None,
         "Not part of HSDS (which has no translated fields): the name of each taxonomy term in each "
-        "language; taxonomy_terms.csv holds its Latvian name.",
+        "language, and other words the search finds it by (one per line); taxonomy_terms.csv holds "
+        "its Latvian name.",
         Column("term_id", format="uuid", required=True, attr="term_id"),
         Column("locale", required=True, attr="locale", check=_language_code),
         Column("name", required=True, attr="name"),
+        Column("synonyms", attr="synonyms"),
     )
     x_table("x_organization", Organization, "organization",
             Column("slug", attr="slug", check=_code),

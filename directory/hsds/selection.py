@@ -21,10 +21,11 @@ from ..search import (
     _selections,  # the website's filter bitsets: one definition of what a filter means
     _within_radius,
     exact_km,
+    match_terms,
     normalise_filters,
     parse_filters,
-    query_terms,
     resolve_origin,
+    search_terms,
 )
 from .paging import CHUNK_SIZE
 from .parameters import InvalidQuery, ListQuery
@@ -96,11 +97,8 @@ def select_services(session: Session, query: ListQuery, now: datetime | None = N
     allowed = _hsds_bits(session, index, query)
     for bits in selections.values():
         allowed &= bits
-    found = in_names = index.all_bits
-    terms = query_terms(filters.q)
-    for term in terms:
-        found &= index.term_matches(term, False)
-        in_names &= index.term_matches(term, True)
+    terms = search_terms(filters.q)
+    found, in_names = match_terms(index, terms)
     matching = found & allowed
     first = matching & in_names if terms else matching
     selection = ServiceSelection(index, first, matching & ~first, origin)

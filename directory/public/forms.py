@@ -1,11 +1,12 @@
-"""Forms residents fill in: reporting a problem with a listing, and asking
-to keep a centre's listing."""
+"""Forms residents fill in: reporting a problem with a listing, asking
+to keep a centre's listing, and sending services to someone."""
 
 from flask_babel import lazy_gettext as _l
-from .. import claims
+from .. import claims, sharing
 from ..form_base import REQUIRED, VALID_EMAIL, DirectoryForm
-from wtforms import EmailField, RadioField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length
+from ..i18n import autonym, supported_languages
+from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, ValidationError
 
 MAX_COMMENT = 2000
 
@@ -49,3 +50,40 @@ class ClaimForm(DirectoryForm):
         _l("Message to the administrators (optional)"),
         validators=[_at_most(claims.MAX_MESSAGE)],
     )
+
+
+def _message_language() -> SelectField:
+    return SelectField(
+        _l("Language of the message"),
+        # The configured languages, each in its own name (asked per form).
+        choices=lambda: [SelectChoice(code, autonym(code), render_kw={"lang": code}) for code in supported_languages()],
+        validators=[InputRequired(REQUIRED)],
+    )
+
+
+class ShareByEmailForm(DirectoryForm):
+    """Send services to an e-mail address (directory/sharing.py)."""
+
+    email = EmailField(
+        _l("E-mail address to send to"),
+        validators=[InputRequired(REQUIRED), _at_most(sharing.EMAIL_MAX_LENGTH), Email(VALID_EMAIL)],
+    )
+    language = _message_language()
+
+
+def _mobile_number(form, field) -> None:
+    too_long = len(field.data or "") > sharing.PHONE_MAX_LENGTH  # said by the Length check
+    if not too_long and sharing.normalise_phone(field.data or "") is None:
+        raise ValidationError(_l("Enter a mobile number with its country code, such as +371 20000000 "
+                                 "or +370 61234567."))
+
+
+class ShareBySmsForm(DirectoryForm):
+    """Send services to a mobile phone (only when an SMS gateway is configured)."""
+
+    phone = TelField(
+        _l("Mobile number to send to"),
+        description=_l("With the country code, such as +371 20000000 or +370 61234567."),
+        validators=[InputRequired(REQUIRED), _at_most(sharing.PHONE_MAX_LENGTH), _mobile_number],
+    )
+    language = _message_language()

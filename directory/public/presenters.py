@@ -19,6 +19,7 @@ from ..templating import country_name, format_distance, language_name, service_u
 class Chip:
     label: str
     url: str
+    name: str = ""  # the filter it stands for: "q", "type", "near", …
 
 
 def search_chips(result: SearchPage) -> list[Chip]:
@@ -65,9 +66,19 @@ def search_chips(result: SearchPage) -> list[Chip]:
         **{flag: {flag: False} for flag in flag_labels},
     }
     return [
-        Chip(label, url_for("public.home", **filters.to_args(page=1, **removals[name])))
+        Chip(label, url_for("public.home", **filters.to_args(page=1, **removals[name])), name)
         for name, label in labels
     ]
+
+
+# What the search form shows outside its folded "Filters": the words and the place.
+UNFOLDED = ("q", "near")
+
+
+def folded_filter_count(chips: list[Chip]) -> int:
+    """How many active filters the folded "Filters (N active)" holds: one per
+    chip, but for the words and the place searched near, shown above it."""
+    return sum(1 for chip in chips if chip.name not in UNFOLDED)
 
 
 def map_markers(result: SearchPage) -> list[dict]:

@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_blocks
 from .. import claims, confidential, i18n, listings, merging, reports, search, unmet_need
 from ..extensions import db, limiter
 from ..web import or_404, wants_fragment
-from . import bp, presenters, root
+from . import bp, presenters, root, shortcuts
 from .forms import ProblemReportForm
 
 
@@ -35,10 +35,15 @@ def home():
     origin, suggestions = search.resolve_origin(filters)
     result = search.search_services(db.session, filters, locale=g.lang, now=now, origin=origin)
     places, statuses = presenters.result_details(result, now)
+    chips = presenters.search_chips(result)
     context = dict(
         result=result,
         filters=result.filters,
-        chips=presenters.search_chips(result),
+        chips=chips,
+        folded_filter_count=presenters.folded_filter_count(chips),
+        # Before any search the facets count every service: a shortcut is
+        # offered only for a need some service meets.
+        shortcuts=[] if result.filters.active else shortcuts.shown_shortcuts(result.facets),
         places=places,
         statuses=statuses,
         near_suggestions=suggestions,
@@ -48,8 +53,11 @@ def home():
         max_query_length=search.MAX_QUERY_LENGTH,
     )
     if wants_fragment():
-        body = render_blocks("public/home.html", ["area_and_age", "filters", "results"], fragment=True,
-                             **context)
+        body = render_blocks(
+            "public/home.html",
+            ["lead", "shortcuts", "filter_summary", "distance", "area_and_age", "filters", "results"],
+            fragment=True, **context,
+        )
     else:
         body = render_template("public/home.html", fragment=False, **context)
     response = make_response(body)

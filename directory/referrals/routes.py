@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import municipalities, publishing
+from .. import municipalities, publishing, sharing
 from .. import referral_workflow as workflow
 from ..confidential import may_see_address
 from ..contact_card import contact_card
@@ -21,6 +21,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Referral, Service
 from ..permissions import role_required
+from ..qr import qr_svg
 from ..web import or_404
 from . import bp
 from ..referral_forms import ReferralForm, StatusForm
@@ -164,8 +165,13 @@ def slip(referral_id: int):
     workflow.record_view(db.session, current_user, item, "slip")
     db.session.commit()
     service = item.service
+    # A QR code to the service online, while residents can find it there.
+    online = service is not None and service.status == "active" and service.organization.status == "published"
+    service_link = sharing.service_link(service, g.lang) if online else None
     return render_template(
         "referrals/slip.html", referral=item, status_label=workflow.STATUS_LABELS[item.status],
         # The slip goes to the client: a confidential address is never on it.
         card=contact_card(service, reveal=False) if service is not None else None,
+        service_link=service_link,
+        service_qr=qr_svg(service_link, _("QR code: this service online")) if service_link else None,
     )

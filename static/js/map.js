@@ -22,6 +22,16 @@
     notice.textContent = element.getAttribute("data-tiles-failed");
     element.parentNode.insertBefore(notice, element.nextSibling);
   });
+  /* Leaflet's marker, its fingerprinted files named by the page, without
+     the shadow (Leaflet has no sharp copy of it for dense screens). */
+  var icon = L.icon({
+    iconUrl: element.getAttribute("data-marker-icon"),
+    iconRetinaUrl: element.getAttribute("data-marker-icon-2x"),
+    iconSize: [25, 41],
+    iconAnchor: [12, 41],
+    popupAnchor: [1, -34],
+    tooltipAnchor: [16, -28]
+  });
   var bounds = [];
   markers.forEach(function (marker) {
     var popup = document.createElement("div");
@@ -41,7 +51,7 @@
       note.textContent = element.getAttribute("data-approximate");
       popup.appendChild(note);
     }
-    L.marker([marker.lat, marker.lon], { alt: marker.services[0].name, keyboard: true })
+    L.marker([marker.lat, marker.lon], { icon: icon, alt: marker.services[0].name, keyboard: true })
       .bindPopup(popup).addTo(map);
     bounds.push([marker.lat, marker.lon]);
   });

@@ -40,13 +40,25 @@
   });
 
   /* The filters are redrawn with fresh counts after each search: keep the
-     keyboard focus on the control the visitor was using. */
+     keyboard focus on the control the visitor was using. A shortcut to a
+     common need goes away with its search: focus moves to the results. */
   var focusedId = null;
-  document.addEventListener("htmx:beforeSwap", function () {
+  var fromShortcut = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     focusedId = active && active.id ? active.id : null;
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    fromShortcut = !!(source && source.hasAttribute && source.hasAttribute("data-shortcut"));
   });
   document.addEventListener("htmx:afterSettle", function () {
+    if (fromShortcut) {
+      fromShortcut = false;
+      var heading = document.getElementById("results-heading");
+      if (heading && (!document.activeElement || document.activeElement === document.body)) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
+    }
     if (!focusedId) return;
     var active = document.activeElement;
     if (!active || active === document.body || !active.id) {
@@ -55,6 +67,11 @@
     }
     focusedId = null;
   });
+
+  /* The filters are folded on a phone (the first result shows without
+     scrolling); a wide screen has room for them open. */
+  var disclosure = document.getElementById("filters-disclosure");
+  if (disclosure && window.matchMedia && window.matchMedia("(min-width: 48rem)").matches) disclosure.open = true;
 
   /* The words are searched as they are typed (the "input" trigger). The
      "change" the search box fires when it loses focus - as the visitor
@@ -125,5 +142,38 @@
 
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+})();
+
+/* Reading offline (issue 20): a visitor's pages register the service worker
+   (static/js/sw.js, served at /sw.js) that keeps the centre pages and the
+   shortlist they open; a signed-in user's pages remove it, so that nothing
+   is kept for staff. A request htmx cannot send (offline) says what needs a
+   connection, where its answer would have appeared. */
+(function () {
+  "use strict";
+  var worker = document.querySelector('meta[name="service-worker"]');
+  if (worker && "serviceWorker" in navigator) {
+    if (worker.content === "none") {
+      navigator.serviceWorker.getRegistrations().then(function (registrations) {
+        registrations.forEach(function (registration) { registration.unregister(); });
+      });
+    } else {
+      navigator.serviceWorker.register(worker.content, { scope: "/" }).catch(function () {});
+    }
+  }
+
+  var note = document.getElementById("connection-needed");
+  if (!note) return;
+  document.addEventListener("htmx:sendError", function (event) {
+    var target = event.detail.target || event.detail.elt;
+    if (target && target.parentNode && target !== document.body) target.parentNode.insertBefore(note, target);
+    note.hidden = false;
+    // Every GET htmx sends is a search (words, filters, a page of results).
+    var config = event.detail.requestConfig || {};
+    note.textContent = note.getAttribute(config.verb === "get" ? "data-search" : "data-other");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) note.hidden = true;
   });
 })();

@@ -49,6 +49,24 @@ def test_no_wcag_violations_after_an_htmx_update(page, live_server):
     assert violations == [], describe(violations)
 
 
+# The pages bench/lighthouse.py audits in mobile mode, on a 390×844 phone.
+PHONE_PAGES = {
+    "home": "/{lang}/",
+    "search": "/{lang}/?q=centrs",
+    "centre": "/{lang}/centres/saskarsme",
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", list(PHONE_PAGES))
+def test_no_wcag_violations_on_a_phone(phone_page, live_server, name, lang):
+    response = phone_page.goto(live_server + PHONE_PAGES[name].format(lang=lang))
+    assert response.status == 200
+    assert phone_page.evaluate("window.innerWidth") == 390
+    violations = axe_violations(phone_page)
+    assert violations == [], describe(violations)
+
+
 def test_narrow_phone_screen_has_no_violations(browser, live_server):
     context = browser.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2)
     page = context.new_page()
