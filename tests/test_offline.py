@@ -53,6 +53,14 @@ def test_the_worker_is_served_at_the_root_as_javascript_and_always_revalidated(c
     assert again.status_code == 304
 
 
+def test_favicon_ico_leads_to_the_sites_icon(client):
+    """A tool asking for /favicon.ico gets the icon, not a language redirect to a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert "/static/icons/icon-192" in response.location
+    assert response.location.endswith(".png")
+
+
 def test_a_visitors_pages_register_the_worker_for_the_whole_site(client):
     page = soup(client.get("/en/centres/saskarsme"))
     # A worker at /sw.js controls every page under / (its default scope), /<lang>/ included.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, make_response, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -42,6 +42,13 @@ def service_worker():
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
     return response.make_conditional(request)
+
+
+@root.get("/favicon.ico")
+def favicon():
+    """For whatever asks for /favicon.ico without reading a page (pages link
+    their icon): the site's icon. Not permanent: its address is fingerprinted."""
+    return redirect(static_digest.static_url_for("static", filename="icons/icon-192.png"), 302)
 
 
 @bp.get("/manifest.webmanifest")
