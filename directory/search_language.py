@@ -28,7 +28,7 @@ import unicodedata
 
 import Stemmer
 
-from .full_text import WORD
+from .full_text import WORD, query_words
 from .textnorm import strip_diacritics
 
 MIN_STEM = 3  # letters of a Russian stem
@@ -74,7 +74,7 @@ def synonyms_text(synonyms) -> str | None:
 
 def fold(word: str) -> str:
     """A word as query_words and the index fold it (case and diacritics)."""
-    return "".join(WORD.findall(strip_diacritics(unicodedata.normalize("NFC", word).casefold())))
+    return "".join(query_words(word))
 
 
 # Latvian and Lithuanian case endings, longest first, without diacritics.

@@ -54,10 +54,6 @@ def normalise_phone(text: str) -> str | None:
     return compact
 
 
-def normalise_email(text: str) -> str:
-    return (text or "").strip().lower()
-
-
 def recipient_key(channel: str, recipient: str) -> str:
     """A rate-limit key for one recipient; a hash, so that the limiter's
     storage holds no addresses or numbers."""
@@ -69,13 +65,13 @@ def list_link(services: Sequence[Service], language: str) -> str:
     return public_url("public.shortlist_shared", s=[service.id for service in services], lang_code=language)
 
 
-def service_link(service: Service, language: str) -> str:
-    """The service's section on its centre's page, in `language`."""
-    return public_url("public.centre", slug=service.organization.slug, lang_code=language) + "#" + service_anchor(service)
-
-
 def centre_link(organization: Organization, language: str) -> str:
     return public_url("public.centre", slug=organization.slug, lang_code=language)
+
+
+def service_link(service: Service, language: str) -> str:
+    """The service's section on its centre's page, in `language`."""
+    return centre_link(service.organization, language) + "#" + service_anchor(service)
 
 
 def named(service: Service) -> str:

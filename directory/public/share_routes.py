@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from .. import listings, sharing, shortlists, sms
+from .. import accounts, listings, sharing, shortlists, sms
 from ..extensions import db, limiter
 from ..models import Service
 from ..templating import service_url
@@ -87,7 +87,7 @@ def _share(services: Sequence[Service], link_for: Callable[[str], str], **page):
         same_recipient = recipient
     else:
         recipient = form.email.data.strip()
-        same_recipient = sharing.normalise_email(recipient)
+        same_recipient = accounts.normalise_email(recipient)
     keys = [
         (current_app.config["SHARE_RATE_LIMIT"], "client:" + get_remote_address()),
         (current_app.config["SHARE_RECIPIENT_RATE_LIMIT"], sharing.recipient_key(channel, same_recipient)),

@@ -10,10 +10,9 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, user_logged_in
 
-from .. import shortlists
+from .. import sharing, shortlists
 from ..contact_card import contact_card
 from ..extensions import db
-from ..mail import public_url
 from ..models import Service
 from ..qr import qr_svg
 from ..web import safe_next, wants_fragment
@@ -59,22 +58,21 @@ def _toggle_response(service_id: str, message: str | None = None):
     )
 
 
-def _list_url(services) -> str:
-    """The shared list of these services: on PUBLIC_BASE_URL, so that the
-    link (and the QR code printed with the list) works for anyone."""
-    return public_url("public.shortlist_shared", s=[service.id for service in services])
+def _list_page(services, shared: bool, **page):
+    """The shortlist page of `services`, with the link to the shared list
+    and its QR code for the printed page: on PUBLIC_BASE_URL, so that they
+    work for anyone (sharing.list_link, the link an e-mail sends)."""
+    list_url = sharing.list_link(services, g.lang)
+    return render_template(
+        "public/shortlist.html", cards=[contact_card(service) for service in services], shared=shared,
+        list_url=list_url, list_qr=qr_svg(list_url, _("QR code: this list online")) if services else None, **page,
+    )
 
 
 @bp.get("/shortlist/")
 def shortlist():
     """The visitor's shortlist: contact cards to print on one page, and a link to share the list."""
-    services = shortlists.load_services(db.session, shortlisted_ids())
-    share_url = _list_url(services)
-    return render_template(
-        "public/shortlist.html", cards=[contact_card(service) for service in services],
-        share_url=share_url, shared=False, list_url=share_url,
-        list_qr=qr_svg(share_url, _("QR code: this list online")) if services else None,
-    )
+    return _list_page(shortlists.load_services(db.session, shortlisted_ids()), shared=False)
 
 
 @bp.get("/shortlist/shared")
@@ -82,12 +80,7 @@ def shortlist_shared():
     """Someone's list, from a link: read-only, with a button to keep it."""
     requested = shortlists.requested_ids(request.args.getlist("s"), current_app.config["SHORTLIST_LIMIT"])
     services = shortlists.load_services(db.session, requested)
-    list_url = _list_url(services)
-    return render_template(
-        "public/shortlist.html", cards=[contact_card(service) for service in services],
-        share_url=None, shared=True, missing_count=len(set(requested)) - len(services), list_url=list_url,
-        list_qr=qr_svg(list_url, _("QR code: this list online")) if services else None,
-    )
+    return _list_page(services, shared=True, missing_count=len(set(requested)) - len(services))
 
 
 def _full_message() -> str:
