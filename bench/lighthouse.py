@@ -40,11 +40,9 @@ import json
 import logging
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import time
 import urllib.parse
 from datetime import datetime
 from pathlib import Path
@@ -56,7 +54,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench.databases import fresh_database  # noqa: E402
-from bench.load import app_factory, free_port  # noqa: E402
+from bench.load import ServerDidNotStart, free_port, production_server  # noqa: E402
 from directory import create_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.models import Organization  # noqa: E402
@@ -162,20 +160,6 @@ def get(port: int, path: str, timeout: float = 30) -> int:
         return response.status
     finally:
         connection.close()
-
-
-def wait_until_serving(server: subprocess.Popen, port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if get(port, "/healthz", timeout=2) == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.terminate()
-            sys.exit("the server did not start:\n" + server.stderr.read().decode()[-2000:])
-        time.sleep(0.2)
 
 
 # ------------------------------------------------------------------ Lighthouse
@@ -318,36 +302,27 @@ def main() -> int:
                "WORKERS": "2", "THREADS": "4"}
         if not args.no_compile:
             compile_static_files(env)
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
-             "--access-logfile", "/dev/null", app_factory()],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
         try:
-            wait_until_serving(server, port)
-            audited = pages(args.languages, centre, args.more)
-            for _ in range(2):  # both workers: templates, catalogues and indexes loaded
-                for _, path in audited:
-                    status = get(port, path)
-                    if status != 200:
-                        failures.append(f"{path}: HTTP {status}")
-            for label, path in audited:
-                runs = []
-                for number in range(args.runs):
-                    name = f"{label.replace(' ', '-')}-{number + 1}.json"
-                    print(f"Lighthouse: {path} ({number + 1}/{args.runs})…", flush=True)
-                    try:
-                        runs.append(run_lighthouse(f"http://127.0.0.1:{port}{path}", folder / name, chrome))
-                    except RuntimeError as error:
-                        failures.append(f"{path}: {error}")
-                if runs:
-                    results.append((label, path, median_run(runs)))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            with production_server(env, port, start_seconds=60):
+                audited = pages(args.languages, centre, args.more)
+                for _ in range(2):  # both workers: templates, catalogues and indexes loaded
+                    for _, path in audited:
+                        status = get(port, path)
+                        if status != 200:
+                            failures.append(f"{path}: HTTP {status}")
+                for label, path in audited:
+                    runs = []
+                    for number in range(args.runs):
+                        name = f"{label.replace(' ', '-')}-{number + 1}.json"
+                        print(f"Lighthouse: {path} ({number + 1}/{args.runs})…", flush=True)
+                        try:
+                            runs.append(run_lighthouse(f"http://127.0.0.1:{port}{path}", folder / name, chrome))
+                        except RuntimeError as error:
+                            failures.append(f"{path}: {error}")
+                    if runs:
+                        results.append((label, path, median_run(runs)))
+        except ServerDidNotStart as error:
+            sys.exit("the server did not start:\n" + str(error))
 
     print()
     if results:

@@ -83,6 +83,50 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ServerDidNotStart(RuntimeError):
+    """gunicorn exited, or did not answer /healthz in time; the message is
+    the end of what it wrote to stderr."""
+
+
+def _healthy(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def production_server(env: dict[str, str], port: int, start_seconds: float):
+    """gunicorn serving the app as `make run` does (gunicorn.conf.py, `env`
+    holding DATABASE_URL, PORT, WORKERS…), from when /healthz answers on
+    `port` until the block ends. Each worker builds its search index before
+    it serves, so a large directory needs a long `start_seconds`."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
+         "--access-logfile", "/dev/null", app_factory()],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + start_seconds
+        while not _healthy(port):
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()  # its stderr ends only when it does
+                raise ServerDidNotStart(server.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 # ------------------------------------------------------------------ databases
 
 
@@ -310,80 +354,60 @@ def main() -> int:
             "WORKERS": str(args.workers),
             "THREADS": str(args.threads),
         }
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
-             "--access-logfile", "/dev/null", app_factory()],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
         # Large directories: the first requests of each worker build its indexes.
         warm_seconds = max(120.0, args.services / 1000)
         try:
             # Each worker builds its search index before it serves (minutes at 1M).
-            deadline = time.monotonic() + max(60.0, args.services / 2500)
-            while True:
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                    connection.request("GET", "/healthz")
-                    if connection.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    print("the server did not start:", server.stderr.read().decode()[-2000:])
-                    return 1
-                time.sleep(0.2)
-            # Warm every worker (facet index, templates, catalogues) before
-            # measuring: several connections at once reach every process.
-            def warm(seed: int) -> None:
-                rng = random.Random(1000 + seed)
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=warm_seconds)
-                for lang in ("lv", "lt", "en", "ru"):
-                    for path in (f"/{lang}/", f"/{lang}/?q=dienas", f"/{lang}/centres/{slugs[0]}"):
-                        connection.request("GET", path)
+            with production_server(env, port, start_seconds=max(60.0, args.services / 2500)) as server:
+                # Warm every worker (facet index, templates, catalogues) before
+                # measuring: several connections at once reach every process.
+                def warm(seed: int) -> None:
+                    rng = random.Random(1000 + seed)
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=warm_seconds)
+                    for lang in ("lv", "lt", "en", "ru"):
+                        for path in (f"/{lang}/", f"/{lang}/?q=dienas", f"/{lang}/centres/{slugs[0]}"):
+                            connection.request("GET", path)
+                            connection.getresponse().read()
+                    for _ in range(10):
+                        path, headers = next_request(rng, slugs)
+                        connection.request("GET", path, headers=headers)
                         connection.getresponse().read()
-                for _ in range(10):
-                    path, headers = next_request(rng, slugs)
-                    connection.request("GET", path, headers=headers)
-                    connection.getresponse().read()
-                connection.close()
+                    connection.close()
 
-            warmed = time.perf_counter()
-            warmers = [threading.Thread(target=warm, args=(i,)) for i in range(args.workers * args.threads)]
-            for thread in warmers:
-                thread.start()
-            for thread in warmers:
-                thread.join(timeout=warm_seconds * 2)
-            print(f"warmed up in {time.perf_counter() - warmed:.1f} s", flush=True)
+                warmed = time.perf_counter()
+                warmers = [threading.Thread(target=warm, args=(i,)) for i in range(args.workers * args.threads)]
+                for thread in warmers:
+                    thread.start()
+                for thread in warmers:
+                    thread.join(timeout=warm_seconds * 2)
+                print(f"warmed up in {time.perf_counter() - warmed:.1f} s", flush=True)
 
-            latencies: list[float] = []
-            starts: list[float] = []
-            errors: list[str] = []
-            written: list[float] = []
-            write_ms: list[float] = []
-            write_errors: list[str] = []
-            counter, lock = [0], threading.Lock()
-            end = time.perf_counter() + args.seconds
-            threads = [
-                threading.Thread(target=user, args=(port, slugs, end, seed, args.think, args.timeout,
-                                                    latencies, starts, errors, counter, lock))
-                for seed in range(args.users)
-            ]
-            if args.writes_per_second > 0:
-                threads.append(threading.Thread(
-                    target=writer, args=(url, args.writes_per_second, end, written, write_ms, write_errors)))
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=args.seconds + args.timeout + 30)
-            duration = time.perf_counter() - started
-            memory = {pid: memory_mb(pid) for pid in worker_pids(server.pid)}
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+                latencies: list[float] = []
+                starts: list[float] = []
+                errors: list[str] = []
+                written: list[float] = []
+                write_ms: list[float] = []
+                write_errors: list[str] = []
+                counter, lock = [0], threading.Lock()
+                end = time.perf_counter() + args.seconds
+                threads = [
+                    threading.Thread(target=user, args=(port, slugs, end, seed, args.think, args.timeout,
+                                                        latencies, starts, errors, counter, lock))
+                    for seed in range(args.users)
+                ]
+                if args.writes_per_second > 0:
+                    threads.append(threading.Thread(
+                        target=writer, args=(url, args.writes_per_second, end, written, write_ms, write_errors)))
+                started = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=args.seconds + args.timeout + 30)
+                duration = time.perf_counter() - started
+                memory = {pid: memory_mb(pid) for pid in worker_pids(server.pid)}
+        except ServerDidNotStart as error:
+            print("the server did not start:", error)
+            return 1
 
     print(
         f"{args.services:,} services ({args.database}), {args.users} users (mean pause {args.think:g} s), "
